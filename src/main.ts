@@ -1,0 +1,52 @@
+/**
+ * Entry point: `bun run start`. Reads the settings, resolves the secrets,
+ * starts the stores and serves until SIGTERM or SIGINT, then drains
+ * in-flight requests and workers and closes the stores.
+ */
+import { BunRuntime } from "@effect/platform-bun"
+import { Effect, Layer, Redacted } from "effect"
+import { makeAppLayer } from "./app/AppLayer.ts"
+import { readAppSettings } from "./config/AppConfig.ts"
+import { resolveSecrets } from "./config/EmbeddedSecrets.ts"
+import { parseKeyRing } from "./crypto/KeyRing.ts"
+import * as Logging from "./observability/Logging.ts"
+
+const describeBootFailure = (error: unknown): string => {
+  const tagged = error as { _tag?: string; message?: string }
+  if (tagged._tag === "ConfigInvalid") return `invalid configuration: ${tagged.message}`
+  return `start-up failed: ${tagged.message ?? String(error)}`
+}
+
+const program = Effect.gen(function* () {
+  const settings = yield* readAppSettings
+  const secrets = yield* resolveSecrets(settings)
+  // Checked before any store starts, so a bad key ring fails in milliseconds.
+  yield* parseKeyRing(secrets.tokenEncryptionKeys)
+  const logging = Logging.layer({ format: settings.logFormat, level: settings.logLevel })
+
+  const app = makeAppLayer(settings, secrets).pipe(
+    Layer.tap(() =>
+      secrets.generatedAdminKey
+        ? // Shown this once, on purpose: embedded mode has no other way to hand
+          // the operator the key it generated. Server mode never generates one.
+          Effect.logWarning(
+            `generated a development admin API key (kept in ${settings.dataDir}/admin-api-key): ` +
+              Redacted.value(secrets.adminApiKey),
+          )
+        : Effect.void,
+    ),
+  )
+  yield* Layer.launch(app).pipe(Effect.provide(logging))
+})
+
+BunRuntime.runMain(
+  program.pipe(
+    Effect.catch((error) =>
+      Effect.sync(() => {
+        process.stderr.write(`${describeBootFailure(error)}\n`)
+        process.exitCode = 1
+      }),
+    ),
+  ),
+  { disableErrorReporting: true },
+)

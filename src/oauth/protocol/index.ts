@@ -1,0 +1,11 @@
+/** Pure OAuth 2.0 building blocks: PKCE, state, scopes, requests and responses. */
+export * from "./AuthorizationUrl.ts"
+export * from "./Pkce.ts"
+export * from "./ProviderRequest.ts"
+export * from "./ResponseBody.ts"
+export * from "./Revocation.ts"
+export * from "./Scopes.ts"
+export * from "./State.ts"
+export * from "./TokenEndpointError.ts"
+export * from "./TokenRequest.ts"
+export * from "./TokenResponse.ts"

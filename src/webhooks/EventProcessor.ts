@@ -1,0 +1,311 @@
+/**
+ * Processes one stream entry: routes the event to its integrations, applies
+ * the status change a provider signals, delivers the event to the
+ * destination with retries, and dead-letters it when delivery fails for good.
+ *
+ * Processed once in effect: a marker per event id in the key-value store
+ * records that the status change ran (`handled`) and that delivery succeeded
+ * (`delivered`). An entry delivered again after a crash skips what its marker
+ * says is done; the destination gets the same `webhook-id` on every attempt,
+ * so it can drop a repeat that happened between delivery and marker.
+ */
+import { Cause, type Context, Duration, Effect, Option, Schedule } from "effect"
+import type { ProviderRegistryShape } from "../providers/ProviderRegistry.ts"
+import type { KeyValue } from "../storage/KeyValue.ts"
+import type { StreamQueue } from "../storage/StreamQueue.ts"
+import { type DeadLetter, encodeDeadLetter } from "./DeadLetters.ts"
+import type { AttemptResult, DestinationRequest } from "./DestinationClient.ts"
+import type { IntegrationRoutingShape, RoutedIntegration } from "./IntegrationRouting.ts"
+import { matchLifecycleRule } from "./LifecycleEvents.ts"
+import { type RetryPolicy, retryDelayMillis } from "./RetrySchedule.ts"
+import type { WebhookAnalyticsRecord, WebhookAnalyticsShape } from "./WebhookAnalytics.ts"
+import type { WebhookCountersShape } from "./WebhookCounters.ts"
+import type { WebhookEndpointsShape } from "./WebhookEndpoints.ts"
+import {
+  deadLetterStream,
+  eventIdOf,
+  eventsStream,
+  type QueuedWebhook,
+  workerGroup,
+} from "./WebhookEvent.ts"
+import * as Metrics from "./WebhookMetrics.ts"
+
+/** A stream entry with its payload decoded; `event` is undefined for an unreadable payload. */
+export interface WorkItem {
+  readonly entryId: string
+  readonly deliveries: number
+  readonly payload: string
+  readonly event: QueuedWebhook | undefined
+}
+
+export interface EventProcessorOptions {
+  readonly queue: StreamQueue["Service"]
+  readonly keyValue: KeyValue["Service"]
+  readonly routing: IntegrationRoutingShape
+  readonly endpoints: WebhookEndpointsShape
+  readonly registry: ProviderRegistryShape
+  readonly counters: WebhookCountersShape
+  readonly analytics: WebhookAnalyticsShape
+  readonly deliver: (request: DestinationRequest) => Effect.Effect<AttemptResult>
+  readonly policy: RetryPolicy
+  readonly maxAttempts: number
+  readonly defaultDestinationUrl: string | undefined
+  /** How long the processed-once markers live; at least the dedup window. */
+  readonly markerTtl: Duration.Input
+  /** An entry handed out this many times without completing is dead-lettered unprocessed. */
+  readonly maxDeliveries: number
+  readonly metricsContext: Context.Context<never>
+}
+
+const markerKey = (eventId: string) => `webhooks:done:${eventId}`
+
+// Store and database calls are retried for about half a minute; after that
+// the entry stays pending and another pass (or worker) claims it later.
+const storeRetry = Schedule.max([
+  Schedule.min([Schedule.exponential("100 millis"), Schedule.spaced("5 seconds")]),
+  Schedule.recurs(10),
+])
+
+const destinationPayload = (
+  event: QueuedWebhook,
+  eventId: string,
+  integrations: ReadonlyArray<RoutedIntegration>,
+): string =>
+  JSON.stringify({
+    type: "webhook.received",
+    timestamp: new Date().toISOString(),
+    data: {
+      event_id: eventId,
+      provider: event.provider,
+      endpoint_id: event.endpointId ?? null,
+      integration_id: integrations[0]?.id ?? null,
+      organization_id: integrations[0]?.organizationId ?? null,
+      integration_ids: integrations.map((integration) => integration.id),
+      delivery_id: event.deliveryId ?? null,
+      routing_key: event.routingKey ?? null,
+      event_type: event.eventType ?? null,
+      received_at: new Date(event.receivedAt).toISOString(),
+      headers: event.headers,
+      body: event.body,
+      body_encoding: event.bodyEncoding,
+    },
+  })
+
+export const makeEventProcessor = (options: EventProcessorOptions) => {
+  const { queue, keyValue, routing, counters } = options
+  const update = Metrics.updateWith(options.metricsContext)
+  const retried = <A, E>(effect: Effect.Effect<A, E>) => Effect.retry(effect, storeRetry)
+
+  /**
+   * Records a delivery outcome under an id derived from the event id and the
+   * step, so a step repeated after a crash is recorded with the same id.
+   */
+  const recordOutcome = (
+    eventId: string,
+    event: QueuedWebhook | undefined,
+    provider: string,
+    integrations: ReadonlyArray<RoutedIntegration>,
+    fields: Pick<WebhookAnalyticsRecord, "outcome" | "attempt"> &
+      Partial<Pick<WebhookAnalyticsRecord, "reason" | "processing_ms">>,
+  ) => {
+    // Events.ts requires a provider; an undecodable entry has none to report.
+    if (provider === "") return
+    options.analytics.recordStable(`${eventId}:${fields.outcome}:${fields.attempt}`, {
+      time: Date.now(),
+      provider,
+      organization_id: integrations[0]?.organizationId ?? "",
+      integration_id: integrations[0]?.id ?? "",
+      endpoint_id: event?.endpointId ?? "",
+      ...(event?.deliveryId === undefined ? {} : { delivery_id: event.deliveryId }),
+      ...fields,
+    })
+  }
+
+  const ack = (item: WorkItem) => retried(queue.ack(eventsStream, workerGroup, [item.entryId]))
+
+  const deadLetter = (
+    item: WorkItem,
+    letter: DeadLetter,
+    integrations: ReadonlyArray<RoutedIntegration> = [],
+  ) =>
+    Effect.gen(function* () {
+      // Append before the ack: a crash in between leaves the entry pending,
+      // and its second pass appends the letter again rather than losing it.
+      yield* retried(queue.append(deadLetterStream, encodeDeadLetter(letter)))
+      yield* ack(item)
+      counters.add(letter.provider, letter.event?.endpointId, "deadLettered")
+      update(Metrics.deliveriesTotal(letter.provider, "dead_lettered"), 1)
+      recordOutcome(letter.eventId, letter.event, letter.provider, integrations, {
+        outcome: "dead_lettered",
+        attempt: letter.attempts,
+        reason: letter.lastReason,
+      })
+      yield* Effect.logWarning("webhook event dead-lettered").pipe(
+        Effect.annotateLogs({
+          provider: letter.provider,
+          event_id: letter.eventId,
+          attempts: letter.attempts,
+          error: letter.lastError,
+        }),
+      )
+    })
+
+  const routeEvent = (event: QueuedWebhook) => {
+    if (event.endpointId !== undefined) {
+      const integrationId = options.endpoints.get(event.endpointId)?.integrationId
+      return integrationId === undefined ? Effect.succeed([]) : routing.byId(integrationId)
+    }
+    if (event.routingKey === undefined) return Effect.succeed([])
+    return routing.byExternalId(event.provider, event.routingKey)
+  }
+
+  /** Delivers with retries; returns the last result and the number of attempts. */
+  const deliverWithRetries = (
+    request: DestinationRequest,
+    event: QueuedWebhook,
+    integrations: ReadonlyArray<RoutedIntegration>,
+    withSlot: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+  ) =>
+    Effect.gen(function* () {
+      const provider = event.provider
+      for (let attempt = 1; ; attempt++) {
+        const startedAt = performance.now()
+        const result = yield* withSlot(options.deliver(request))
+        const millis = performance.now() - startedAt
+        update(Metrics.deliveryDuration(provider), millis / 1000)
+        if (result._tag === "Delivered") {
+          recordOutcome(request.eventId, event, provider, integrations, {
+            outcome: "delivered",
+            attempt,
+            processing_ms: millis,
+          })
+          return { result, attempts: attempt }
+        }
+        recordOutcome(request.eventId, event, provider, integrations, {
+          outcome: "failed",
+          attempt,
+          processing_ms: millis,
+          reason: result.reason,
+        })
+        counters.add(provider, event.endpointId, "failed")
+        if (result._tag === "Rejected") return { result, attempts: attempt }
+
+        if (attempt >= options.maxAttempts) return { result, attempts: attempt }
+        update(Metrics.deliveriesTotal(provider, "retried"), 1)
+        const wait = retryDelayMillis(options.policy, attempt, result.retryAfterMillis)
+        yield* Effect.sleep(Duration.millis(wait))
+      }
+    })
+
+  const processEvent = (
+    item: WorkItem,
+    event: QueuedWebhook,
+    withSlot: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+  ) =>
+    Effect.gen(function* () {
+      const eventId = eventIdOf(event, item.entryId)
+      const key = markerKey(eventId)
+      const marker = yield* retried(keyValue.get(key))
+      if (Option.getOrUndefined(marker) === "delivered") return yield* ack(item)
+
+      const provider = Option.getOrUndefined(options.registry.get(event.provider))
+      const integrations = yield* retried(routeEvent(event))
+
+      if (Option.getOrUndefined(marker) !== "handled") {
+        const rule = matchLifecycleRule(provider?.source.template, event.eventType, () =>
+          event.bodyEncoding === "utf8" ? event.body : undefined,
+        )
+        if (rule !== undefined && integrations.length > 0) {
+          const ids = integrations.map((integration) => integration.id)
+          const changed = yield* retried(routing.applyRule(ids, rule))
+          if (changed > 0) {
+            yield* Effect.logInfo("integration status changed by a provider event").pipe(
+              Effect.annotateLogs({
+                provider: event.provider,
+                status: rule.status,
+                reason: rule.reason,
+                integrations: ids.join(","),
+              }),
+            )
+          }
+        }
+        yield* retried(keyValue.set(key, "handled", options.markerTtl))
+      }
+
+      const url = provider?.config.destinationUrl ?? options.defaultDestinationUrl
+      if (url === undefined) {
+        update(Metrics.deliveriesTotal(event.provider, "skipped"), 1)
+        yield* retried(keyValue.set(key, "delivered", options.markerTtl))
+        return yield* ack(item)
+      }
+
+      const request = { url, eventId, body: destinationPayload(event, eventId, integrations) }
+      const { result, attempts } = yield* deliverWithRetries(request, event, integrations, withSlot)
+      if (result._tag === "Delivered") {
+        yield* retried(keyValue.set(key, "delivered", options.markerTtl))
+        yield* ack(item)
+        counters.add(event.provider, event.endpointId, "delivered")
+        update(Metrics.deliveriesTotal(event.provider, "delivered"), 1)
+        return
+      }
+      yield* deadLetter(
+        item,
+        {
+          eventId,
+          provider: event.provider,
+          event,
+          attempts,
+          lastError: result.error,
+          lastReason: result.reason,
+          lastStatus: result.status,
+          deadLetteredAt: Date.now(),
+        },
+        integrations,
+      )
+    })
+
+  /** Processes one item; a failure leaves its entry pending for a later claim. */
+  return (
+    item: WorkItem,
+    withSlot: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+  ): Effect.Effect<void> => {
+    const event = item.event
+    const work: Effect.Effect<unknown, unknown> =
+      event === undefined
+        ? deadLetter(item, {
+            eventId: `evt_${item.entryId}`,
+            provider: "",
+            event: undefined,
+            payload: item.payload,
+            attempts: 0,
+            lastError: "the stream entry could not be decoded",
+            lastReason: "undecodable",
+            lastStatus: undefined,
+            deadLetteredAt: Date.now(),
+          })
+        : item.deliveries > options.maxDeliveries
+          ? deadLetter(item, {
+              eventId: eventIdOf(event, item.entryId),
+              provider: event.provider,
+              event,
+              attempts: 0,
+              lastError: `handed to workers ${item.deliveries} times without completing`,
+              lastReason: "too_many_deliveries",
+              lastStatus: undefined,
+              deadLetteredAt: Date.now(),
+            })
+          : processEvent(item, event, withSlot)
+
+    // Defects are caught too: one bad event must not stop its partition.
+    return work.pipe(
+      Effect.asVoid,
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause)
+          ? Effect.failCause(cause as Cause.Cause<never>)
+          : Effect.logError("webhook event processing failed; it stays pending", cause).pipe(
+              Effect.annotateLogs({ entry_id: item.entryId }),
+            ),
+      ),
+    )
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The webhook services, wired together. Needs the stores (`SqlClient`,
+ * `KeyValue`, `StreamQueue`), `TokenCipher`, `AppConfig` and the
+ * `ProviderRegistry`. The ingest route and the `/v1/webhooks` handlers use
+ * these; the workers (`WebhookWorkerLive`) run on top of them in processes
+ * whose ROLE is `worker` or `all`.
+ */
+import { Layer } from "effect"
+import type { AppSettings } from "../config/AppConfig.ts"
+import { DeadLetters } from "./DeadLetters.ts"
+import { Deduplication } from "./Deduplication.ts"
+import { IntegrationRouting } from "./IntegrationRouting.ts"
+import { type AnalyticsSink, WebhookAnalytics } from "./WebhookAnalytics.ts"
+import { WebhookCounters } from "./WebhookCounters.ts"
+import { WebhookEndpoints } from "./WebhookEndpoints.ts"
+import { WebhookSourcesLive } from "./WebhookSourcesLive.ts"
+
+export interface WebhookServicesOptions {
+  /** Where analytics events go; without one they are written to the debug log. */
+  readonly analyticsSink?: AnalyticsSink | undefined
+}
+
+export const WebhookServicesLive = (
+  settings: Pick<AppSettings, "webhookDedupWindow">,
+  options: WebhookServicesOptions = {},
+) =>
+  Layer.mergeAll(
+    WebhookSourcesLive,
+    DeadLetters.layer,
+    IntegrationRouting.layer,
+    Deduplication.layer({ window: settings.webhookDedupWindow }),
+  ).pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(
+        WebhookEndpoints.layer(),
+        WebhookCounters.layer(),
+        options.analyticsSink === undefined
+          ? WebhookAnalytics.layerLog
+          : WebhookAnalytics.layerWith(options.analyticsSink),
+      ),
+    ),
+  )

@@ -1,0 +1,116 @@
+/**
+ * Starts the whole service in the test's process, on a free loopback port,
+ * with its stores in the given mode and its data in a fresh temporary
+ * directory that is removed when the scope closes.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { makeAppLayer } from "../../src/app/AppLayer.ts"
+import type { AppSettings } from "../../src/config/AppConfig.ts"
+import * as Logging from "../../src/observability/Logging.ts"
+import { type StoreMode, testDatabaseUrl, testRedisUrl } from "./StoreModes.ts"
+
+/**
+ * One key ring for every test app, so apps that share the server-mode
+ * database can read each other's rows. Test data only.
+ */
+export const TEST_KEY_RING = "test1:WWRh9047wpaiYSziL6pcal9CSIH+xQKYJLr3EE0DFP0="
+
+export const freePort = Effect.callback<number>((resume) => {
+  const server = createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address()
+    const port = typeof address === "object" && address ? address.port : 0
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+export const makeTempDir = (prefix: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), `${prefix}-`))),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true })),
+  )
+
+/** Settings as the service would read them, for a test in `mode`. */
+export const testSettings = (
+  mode: StoreMode,
+  base: { readonly port: number; readonly dataDir: string },
+  overrides: Partial<AppSettings> = {},
+): AppSettings => ({
+  port: base.port,
+  host: "127.0.0.1",
+  publicUrl: new URL(`http://127.0.0.1:${base.port}`),
+  role: "all",
+  dataDir: base.dataDir,
+  logLevel: "Warn",
+  logFormat: "text",
+  databaseUrl:
+    mode === "servers" && testDatabaseUrl
+      ? Option.some(Redacted.make(testDatabaseUrl))
+      : Option.none(),
+  redisUrl:
+    mode === "servers" && testRedisUrl ? Option.some(Redacted.make(testRedisUrl)) : Option.none(),
+  clickhouseUrl: Option.none(),
+  tokenEncryptionKeys: Option.some(Redacted.make(TEST_KEY_RING)),
+  adminApiKey: Option.none(),
+  allowedRedirectOrigins: ["http://127.0.0.1:1", "http://app.test"],
+  allowHttpLoopbackProviders: true,
+  storeConnectTimeout: Duration.seconds(10),
+  shutdownTimeout: Duration.seconds(5),
+  maxRequestBodyBytes: 1024 * 1024,
+  tokenRefreshMargin: Duration.minutes(5),
+  providerTimeout: Duration.seconds(5),
+  webhookDedupWindow: Duration.hours(24),
+  webhookMaxBodyBytes: 1024 * 1024,
+  defaultDestinationUrl: Option.none(),
+  destinationSigningSecret: Option.none(),
+  deliveryMaxAttempts: 5,
+  deliveryConcurrency: 8,
+  analyticsBatchRows: 5000,
+  analyticsBatchDelay: Duration.millis(200),
+  analyticsTtlDays: 90,
+  ...overrides,
+})
+
+export interface TestApp {
+  readonly baseUrl: string
+  readonly adminKey: string
+  readonly settings: AppSettings
+  /** Sends a request to the app with the admin key unless `headers` sets another. */
+  readonly fetch: (path: string, init?: RequestInit) => Promise<Response>
+}
+
+export const startTestApp = (options: {
+  readonly mode: StoreMode
+  readonly settings?: Partial<AppSettings>
+}) =>
+  Effect.gen(function* () {
+    const port = yield* freePort
+    const dataDir = yield* makeTempDir("oauth-service-test")
+    const settings = testSettings(options.mode, { port, dataDir }, options.settings)
+    const adminKey = `admin-${crypto.randomUUID()}-${crypto.randomUUID()}`
+    const secrets = {
+      tokenEncryptionKeys: Redacted.make(TEST_KEY_RING),
+      adminApiKey: Redacted.make(adminKey),
+      generatedAdminKey: false,
+      files: [],
+    }
+    const logging = Logging.layer({ format: "text", level: settings.logLevel })
+    yield* Layer.build(makeAppLayer(settings, secrets).pipe(Layer.provide(logging)))
+
+    const baseUrl = `http://127.0.0.1:${settings.port}`
+    const app: TestApp = {
+      baseUrl,
+      adminKey,
+      settings,
+      fetch: (path, init = {}) => {
+        const headers = new Headers(init.headers)
+        if (!headers.has("authorization")) headers.set("authorization", `Bearer ${adminKey}`)
+        return fetch(baseUrl + path, { ...init, headers })
+      },
+    }
+    return app
+  })
