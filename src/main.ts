@@ -4,7 +4,7 @@
  * in-flight requests and workers and closes the stores.
  */
 import { BunRuntime } from "@effect/platform-bun"
-import { Effect, Layer, Redacted } from "effect"
+import { Cause, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { makeAppLayer } from "./app/AppLayer.ts"
 import { readAppSettings } from "./config/AppConfig.ts"
 import { resolveSecrets } from "./config/EmbeddedSecrets.ts"
@@ -24,7 +24,13 @@ const program = Effect.gen(function* () {
   yield* parseKeyRing(secrets.tokenEncryptionKeys)
   const logging = Logging.layer({ format: settings.logFormat, level: settings.logLevel })
 
-  const app = makeAppLayer(settings, secrets).pipe(
+  const app = makeAppLayer(
+    {
+      ...settings,
+      destinationSigningSecret: Option.fromNullishOr(secrets.destinationSigningSecret),
+    },
+    secrets,
+  ).pipe(
     Layer.tap(() =>
       secrets.generatedAdminKey
         ? // Shown this once, on purpose: embedded mode has no other way to hand
@@ -35,8 +41,16 @@ const program = Effect.gen(function* () {
           )
         : Effect.void,
     ),
+    Layer.tap(() =>
+      secrets.destinationSigningSecret === undefined
+        ? Effect.logWarning(
+            "DESTINATION_SIGNING_SECRET is not set, so webhook deliveries to destinations " +
+              "carry no webhook-signature header",
+          )
+        : Effect.void,
+    ),
   )
-  yield* Layer.launch(app).pipe(Effect.provide(logging))
+  yield* Layer.launch(app).pipe(Effect.ensuring(Effect.logInfo("stopped")), Effect.provide(logging))
 })
 
 BunRuntime.runMain(
@@ -48,5 +62,15 @@ BunRuntime.runMain(
       }),
     ),
   ),
-  { disableErrorReporting: true },
+  {
+    disableErrorReporting: true,
+    // A stop requested by SIGTERM or SIGINT interrupts the program and is a
+    // clean exit; a boot failure has already set exit code 1.
+    teardown: (exit, onExit) =>
+      onExit(
+        Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
+          ? 1
+          : ((process.exitCode as number | undefined) ?? 0),
+      ),
+  },
 )

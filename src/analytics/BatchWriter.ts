@@ -2,7 +2,7 @@
  * Moves analytics events from a durable stream into ClickHouse in
  * micro-batches, one batch per raw table.
  *
- * A table's batch is inserted when it holds `maxRows` events or its oldest
+ * A table's batch is inserted when it contains `maxRows` events or its oldest
  * event has waited `maxDelay`, whichever comes first. Each insert carries a
  * deduplication token derived from the stream entry ids, and the entries are
  * acknowledged only after the insert succeeded. A failed insert is retried
@@ -37,18 +37,21 @@ export interface StreamEntry {
  */
 export interface EventSource<E> {
   /** Reads up to `count` entries, waiting up to `block` when none is ready. */
-  readonly read: (count: number, block: Duration.Duration) => Effect.Effect<ReadonlyArray<StreamEntry>, E>
+  readonly read: (
+    count: number,
+    block: Duration.Duration,
+  ) => Effect.Effect<ReadonlyArray<StreamEntry>, E>
   readonly ack: (ids: ReadonlyArray<string>) => Effect.Effect<void, E>
 }
 
 export interface BatchWriterOptions {
   /** Events per insert, at most; 5000 when absent. */
   readonly maxRows?: number
-  /** Longest time an event waits before its batch is inserted; 1 second when absent. */
+  /** Maximum time an event waits before its batch is inserted; 1 second when absent. */
   readonly maxDelay?: Duration.Input
   /** First retry delay after a failed insert, read or ack; 100 ms when absent. */
   readonly retryBase?: Duration.Input
-  /** Longest retry delay; 30 seconds when absent. */
+  /** Maximum retry delay; 30 seconds when absent. */
   readonly retryMax?: Duration.Input
   /**
    * Receives each entry that is not a valid event, with the reason. The entry
@@ -106,10 +109,20 @@ export const run = <E>(
         let failures = 0
         while (true) {
           const result = yield* Effect.result(attempt)
-          if (result._tag === "Success") return result.success
+          if (result._tag === "Success") {
+            if (failures > 0) {
+              yield* Effect.logInfo("Analytics stream or ClickHouse recovered").pipe(
+                Effect.annotateLogs({ failures }),
+              )
+            }
+            return result.success
+          }
           failures += 1
           yield* onFailure(result.failure, failures)
-          const ceiling = Math.min(retryMaxMillis, retryBaseMillis * 2 ** Math.min(failures - 1, 30))
+          const ceiling = Math.min(
+            retryMaxMillis,
+            retryBaseMillis * 2 ** Math.min(failures - 1, 30),
+          )
           // Equal jitter: half the delay is fixed, half random, so writers
           // that failed together do not retry together.
           const delay = ceiling / 2 + (yield* Random.next) * (ceiling / 2)
@@ -118,7 +131,8 @@ export const run = <E>(
       })
 
     /** Logs the 1st, 2nd, 4th, 8th, ... consecutive failure, so an outage logs a few lines. */
-    const logFailure = (message: string, annotations: Record<string, unknown>) =>
+    const logFailure =
+      (message: string, annotations: Record<string, unknown>) =>
       (error: unknown, failures: number) =>
         (failures & (failures - 1)) === 0
           ? Effect.logWarning(message).pipe(
@@ -127,7 +141,10 @@ export const run = <E>(
           : Effect.void
 
     const ack = (ids: ReadonlyArray<string>) =>
-      retrying(source.ack(ids), logFailure("Acknowledging analytics events failed", { count: ids.length }))
+      retrying(
+        source.ack(ids),
+        logFailure("Acknowledging analytics events failed", { count: ids.length }),
+      )
 
     const setBuffered = (delta: number) => {
       buffered += delta
@@ -139,8 +156,8 @@ export const run = <E>(
       const token = batchToken(table, ids)
       const rows = batch.map((entry) => entry.row)
       // NOTE: a batch that ClickHouse rejects for its content is retried
-      // until the table or the data is fixed; the schema in Events.ts is
-      // what keeps such rows out of the stream.
+      // until the table or the data is fixed. The schema in Events.ts keeps
+      // such rows out of the stream.
       return retrying(
         Effect.timed(clickhouse.insert(table, rows, { dedupToken: token })),
         (error: ClickHouseError, failures) =>
@@ -159,9 +176,15 @@ export const run = <E>(
         Effect.tap(([duration]) =>
           Effect.gen(function* () {
             const now = yield* Clock.currentTimeMillis
-            const oldest = batch.reduce((min, entry) => Math.min(min, entry.time), Number.POSITIVE_INFINITY)
+            const oldest = batch.reduce(
+              (min, entry) => Math.min(min, entry.time),
+              Number.POSITIVE_INFINITY,
+            )
             const attributes = { table }
-            yield* Metric.update(Metric.withAttributes(WriterMetrics.batchRows, attributes), rows.length)
+            yield* Metric.update(
+              Metric.withAttributes(WriterMetrics.batchRows, attributes),
+              rows.length,
+            )
             yield* Metric.update(
               Metric.withAttributes(WriterMetrics.insertDuration, attributes),
               Duration.toSeconds(duration),
@@ -174,7 +197,9 @@ export const run = <E>(
         ),
         Effect.andThen(ack(ids)),
         Effect.andThen(setBuffered(-batch.length)),
-        Effect.withSpan("BatchWriter.insert", { attributes: { "db.collection.name": table, rows: rows.length } }),
+        Effect.withSpan("BatchWriter.insert", {
+          attributes: { "db.collection.name": table, rows: rows.length },
+        }),
       )
     }
 
@@ -182,7 +207,10 @@ export const run = <E>(
     const flushDue = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       for (const [table, entries] of buffers) {
-        while (entries.length >= maxRows || (entries.length > 0 && now - entries[0]!.readAt >= maxDelayMillis)) {
+        while (
+          entries.length >= maxRows ||
+          (entries.length > 0 && now - entries[0]!.readAt >= maxDelayMillis)
+        ) {
           const batch = entries.slice(0, maxRows)
           yield* insert(table, batch)
           entries.splice(0, batch.length)

@@ -68,23 +68,29 @@ const loadChdb = Effect.tryPromise({
     }),
 })
 
-const openSession = (chdb: Chdb, path: string): Effect.Effect<Session, ClickHouseError, Scope.Scope> =>
+const openSession = (
+  chdb: Chdb,
+  path: string,
+): Effect.Effect<Session, ClickHouseError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.try({
       try: () => {
         mkdirSync(path, { recursive: true })
         return new chdb.Session(path, {
-          connectionArgs: Object.entries(SESSION_SETTINGS).map(([name, value]) => `--${name}=${value}`),
+          connectionArgs: Object.entries(SESSION_SETTINGS).map(
+            ([name, value]) => `--${name}=${value}`,
+          ),
         })
       },
       catch: (cause) => toError("open", cause),
     }),
     // close() defers while a request still runs on a worker thread;
     // drainPending waits for it so the directory can be opened again.
-    (session) => Effect.promise(() => {
-      session.close()
-      return chdb.drainPending()
-    }),
+    (session) =>
+      Effect.promise(() => {
+        session.close()
+        return chdb.drainPending()
+      }),
   )
 
 /** Opens the session and builds the adapter; the session closes with the scope. */
@@ -96,7 +102,6 @@ export const make = (
     const path = join(options.dataDir, "chdb")
     const session = yield* openSession(chdb, path)
     const timeout = Duration.toMillis(options.requestTimeout)
-    const engineVersion = chdb.version().libchdb.replaceAll('"', "")
 
     const run = <A>(operation: string, request: (signal: AbortSignal) => Promise<A>) =>
       Effect.tryPromise({ try: request, catch: (cause) => toError(operation, cause) })
@@ -109,8 +114,14 @@ export const make = (
           : session.queryBindAsync(sql, params, options)
       }).pipe(Effect.map((result) => parseJsonEachRow<A>(result.text())))
 
+    const [versionRow] = yield* query<{ version: string }>("SELECT version() AS version")
+    const engineVersion = versionRow?.version ?? "unknown"
+
     const clickhouse: ClickHouseShape = {
-      command: (sql) => run("command", (signal) => session.queryAsync(sql, { signal, timeout })).pipe(Effect.asVoid),
+      command: (sql) =>
+        run("command", (signal) => session.queryAsync(sql, { signal, timeout })).pipe(
+          Effect.asVoid,
+        ),
       insert: (table, rows, insertOptions) =>
         rows.length === 0
           ? Effect.void
@@ -133,7 +144,8 @@ export const make = (
             ),
       query,
       ping: query("SELECT 1 AS ok").pipe(Effect.asVoid),
-      describe: () => `chDB ${chdb.version().chdb} (embedded ClickHouse ${engineVersion}) at ${path}`,
+      describe: () =>
+        `chDB ${chdb.version().chdb} (embedded ClickHouse ${engineVersion}) at ${path}`,
     }
     return clickhouse
   })

@@ -39,7 +39,7 @@ export interface ClickHouseShape {
     sql: string,
     params?: QueryParams,
   ) => Effect.Effect<ReadonlyArray<A>, ClickHouseError>
-  /** Succeeds when ClickHouse answers a trivial query; for readiness checks. */
+  /** Runs a trivial query, for readiness checks. */
   readonly ping: Effect.Effect<void, ClickHouseError>
   /** Names the engine, its version and location, without credentials, for the start-up log. */
   readonly describe: () => string

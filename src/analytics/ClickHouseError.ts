@@ -4,7 +4,7 @@ import { Schema } from "effect"
 export class ClickHouseError extends Schema.TaggedError<ClickHouseError>()("ClickHouseError", {
   /**
    * `unavailable`: no connection, or the engine could not be opened; the
-   * request did not run. `timeout`: no answer in time; an insert may or may
+   * request did not run. `timeout`: no response in time; an insert may or may
    * not have been applied. `query_failed`: ClickHouse ran the request and
    * returned an exception.
    */
@@ -29,7 +29,7 @@ const TIMEOUT_CODES = new Set([
   159, // TIMEOUT_EXCEEDED
 ])
 
-/** Longest part of a server message kept in an error; the rest is usually the query text. */
+/** Maximum length of the server message kept in an error; the rest is usually the echoed query. */
 const MAX_DETAIL_LENGTH = 500
 
 /**

@@ -63,7 +63,9 @@ export const WebhookEvent = Schema.Struct({
   /** Time the handler or destination took for one delivery attempt. */
   processing_ms: Schema.optionalKey(Millis),
   /** 1-based delivery attempt; 0 for outcomes of the ingest step. */
-  attempt: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 0, maximum: 65535 }))),
+  attempt: Schema.optionalKey(
+    Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 0, maximum: 65535 })),
+  ),
 })
 export type WebhookEvent = typeof WebhookEvent.Type
 

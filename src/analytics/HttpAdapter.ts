@@ -1,8 +1,8 @@
 /**
  * The server adapter: a ClickHouse server over HTTP through
- * `@clickhouse/client`. The URL may carry the user, password and database
- * (`https://user:password@host:8443/analytics`); it stays `Redacted` here and
- * no error, log line or `describe()` text contains the user or password.
+ * `@clickhouse/client`. The URL may carry the user, password and database,
+ * as in `https://user:password@host:8443/analytics`. It stays `Redacted`
+ * here, and no error or `describe()` text contains the password.
  */
 import { ClickHouseLogLevel, createClient } from "@clickhouse/client"
 import { Duration, Effect, Redacted, type Scope } from "effect"
@@ -37,7 +37,10 @@ const NETWORK_ERROR_CODES = new Set([
 
 /** Replaces each non-empty secret in `text` with `***`. */
 const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
-  secrets.reduce((result, secret) => (secret === "" ? result : result.replaceAll(secret, "***")), text)
+  secrets.reduce(
+    (result, secret) => (secret === "" ? result : result.replaceAll(secret, "***")),
+    text,
+  )
 
 const parseUrl = (url: Redacted.Redacted<string>): Effect.Effect<URL, ClickHouseError> =>
   Effect.try({
@@ -54,7 +57,11 @@ const parseUrl = (url: Redacted.Redacted<string>): Effect.Effect<URL, ClickHouse
       }),
   })
 
-/** Connects a client and builds the adapter; the client closes with the scope. */
+/**
+ * Connects a client, reads the server version, and builds the adapter; the
+ * client closes with the scope. Fails with reason `unavailable` when the
+ * server cannot be reached.
+ */
 export const make = (
   options: HttpAdapterOptions,
 ): Effect.Effect<ClickHouseShape, ClickHouseError, Scope.Scope> =>
@@ -104,6 +111,20 @@ export const make = (
       (client) => Effect.promise(() => client.close()),
     )
 
+    const query = <A>(sql: string, params?: Readonly<Record<string, unknown>>) =>
+      run("query", async (signal) => {
+        const result = await client.query({
+          query: sql,
+          format: "JSONEachRow",
+          abort_signal: signal,
+          ...(params === undefined ? {} : { query_params: { ...params } }),
+        })
+        return (await result.json<A>()) as ReadonlyArray<A>
+      })
+
+    const [versionRow] = yield* query<{ version: string }>("SELECT version() AS version")
+    const serverVersion = versionRow?.version ?? "unknown"
+
     const clickhouse: ClickHouseShape = {
       command: (sql) =>
         run("command", (signal) => client.command({ query: sql, abort_signal: signal })).pipe(
@@ -128,22 +149,13 @@ export const make = (
               ),
               Effect.asVoid,
             ),
-      query: <A>(sql: string, params?: Readonly<Record<string, unknown>>) =>
-        run("query", async (signal) => {
-          const result = await client.query({
-            query: sql,
-            format: "JSONEachRow",
-            abort_signal: signal,
-            ...(params === undefined ? {} : { query_params: { ...params } }),
-          })
-          return (await result.json<A>()) as ReadonlyArray<A>
-        }),
+      query,
       ping: run("ping", (signal) => client.ping({ select: true, abort_signal: signal })).pipe(
         Effect.flatMap((result) =>
           result.success ? Effect.void : Effect.fail(toError("ping", result.error)),
         ),
       ),
-      describe: () => `ClickHouse server at ${location} over HTTP`,
+      describe: () => `ClickHouse ${serverVersion} at ${location} over HTTP`,
     }
     return clickhouse
   })

@@ -185,6 +185,7 @@ const applyRetention = (
     )
     const recorded = new Map(rows.map((row) => [row.name, row.value]))
 
+    const changed: Array<string> = []
     for (const { table, expression } of retentions(options)) {
       const name = `ttl.${table}`
       if (recorded.get(name) === expression) continue
@@ -192,8 +193,15 @@ const applyRetention = (
       yield* clickhouse.insert("schema_settings", [
         { name, value: expression, updated_at: formatDateTime64(Date.now()) },
       ])
-      yield* Effect.logInfo("Set ClickHouse table TTL").pipe(
-        Effect.annotateLogs({ table, ttl: expression }),
+      changed.push(table)
+    }
+    if (changed.length > 0) {
+      yield* Effect.logInfo("Set ClickHouse table TTLs").pipe(
+        Effect.annotateLogs({
+          tables: changed.join(", "),
+          ttlDays: options.ttlDays,
+          hourlyTtlDays: options.hourlyTtlDays,
+        }),
       )
     }
   })

@@ -42,13 +42,7 @@ export class StatsQueryError extends Schema.TaggedError<StatsQueryError>()("Stat
   readonly code = "invalid_analytics_query"
 }
 
-/** Percentiles in milliseconds; `null` when the bucket has no measurement. */
-export interface LatencyPercentiles {
-  readonly p50: number | null
-  readonly p95: number | null
-  readonly p99: number | null
-}
-
+/** Counts of distinct events; percentiles in milliseconds, `null` when the bucket has no measurement. */
 export interface WebhookStatsRow {
   /** Bucket start, ISO 8601 UTC. */
   readonly bucket: string
@@ -105,14 +99,17 @@ const plan = (filter: StatsFilter): Effect.Effect<Plan, StatsQueryError> => {
   const to = filter.to.getTime()
   if (!Number.isFinite(from) || !Number.isFinite(to) || from >= to) {
     return Effect.fail(
-      new StatsQueryError({ reason: "invalid_range", message: "from must be a valid time before to" }),
+      new StatsQueryError({
+        reason: "invalid_range",
+        message: "from must be a valid time before to",
+      }),
     )
   }
   if ((to - from) / INTERVAL_MILLIS[filter.interval] > MAX_BUCKETS) {
     return Effect.fail(
       new StatsQueryError({
         reason: "invalid_range",
-        message: `The range spans more than ${MAX_BUCKETS} ${filter.interval} buckets; use a longer interval`,
+        message: `The range spans more than ${MAX_BUCKETS.toLocaleString("en-US")} ${filter.interval} buckets; use a longer interval`,
       }),
     )
   }
@@ -184,7 +181,9 @@ export const webhookStats = (
        ORDER BY bucket_start, provider`,
       params,
     )
-    const decoded = yield* Schema.decodeUnknownEffect(Schema.Array(WebhookRow))(rows).pipe(Effect.orDie)
+    const decoded = yield* Schema.decodeUnknownEffect(Schema.Array(WebhookRow))(rows).pipe(
+      Effect.orDie,
+    )
     return decoded.map(({ bucket_start, ack_ms, processing_ms, ...counts }) => ({
       ...counts,
       bucket: bucketIso(bucket_start),
@@ -219,8 +218,8 @@ export const oauthStats = (
     const clickhouse = yield* ClickHouse
     const { tableOf, bucket, where, params } = yield* plan(filter)
     const count = (condition: string) => `uniqExactMergeIf(event_ids, ${condition})`
-    // Each side is aggregated on its own and the FULL JOIN lines them up;
-    // a side without rows in a bucket contributes zeros and empty arrays.
+    // Each side is aggregated on its own, and the FULL JOIN lines them up.
+    // A side without rows in a bucket contributes zeros and empty arrays.
     const rows = yield* clickhouse.query(
       `SELECT
          toUnixTimestamp(bucket_time) AS bucket_start,
@@ -256,7 +255,9 @@ export const oauthStats = (
        ORDER BY bucket_start, provider`,
       params,
     )
-    const decoded = yield* Schema.decodeUnknownEffect(Schema.Array(OAuthRow))(rows).pipe(Effect.orDie)
+    const decoded = yield* Schema.decodeUnknownEffect(Schema.Array(OAuthRow))(rows).pipe(
+      Effect.orDie,
+    )
     return decoded.map(({ bucket_start, callback_ms, refresh_ms, ...counts }) => ({
       ...counts,
       bucket: bucketIso(bucket_start),

@@ -6,6 +6,7 @@ import { BunHttpServer } from "@effect/platform-bun"
 import { Duration, Effect, Layer, Option } from "effect"
 import { HttpRouter } from "effect/http"
 import { SqlClient } from "effect/sql"
+import { AnalyticsWriterLive } from "../analytics/AnalyticsWriter.ts"
 import { ClickHouse, layer as clickHouseLayer } from "../analytics/ClickHouse.ts"
 import { ApiKeys } from "../auth/ApiKeys.ts"
 import { AppConfig, type AppSettings } from "../config/AppConfig.ts"
@@ -18,8 +19,8 @@ import { OAuthWorkersLive } from "../oauth/OAuthWorkers.ts"
 import { Database, describeDatabase } from "../storage/Database.ts"
 import { Migrator } from "../storage/Migrator.ts"
 import { Stores } from "../storage/Stores.ts"
-import { WebhookWorkerLive } from "../webhooks/WebhookWorker.ts"
 import { WebhookServicesLive } from "../webhooks/WebhooksLayer.ts"
+import { WebhookWorkerLive } from "../webhooks/WebhookWorker.ts"
 
 /** The stores, each chosen by its URL setting: a server when set, embedded when not. */
 export const makeStoresLayer = (settings: AppSettings) => {
@@ -32,6 +33,7 @@ export const makeStoresLayer = (settings: AppSettings) => {
   const migrated = Layer.effectDiscard(Migrator.run()).pipe(Layer.provideMerge(database))
   const stores = Stores.layer({
     redisUrl: Option.getOrUndefined(settings.redisUrl),
+    keyPrefix: settings.redisKeyPrefix,
     dataDir: settings.dataDir,
     connectTimeout,
   })
@@ -107,9 +109,7 @@ export const makeAppLayer = (settings: AppSettings, secrets: ResolvedSecrets) =>
     ApiKeys.layer(secrets.adminApiKey),
     ReadinessLive(settings),
     WebhookServicesLive(settings).pipe(Layer.provideMerge(OAuthServicesLive())),
-  ).pipe(
-    Layer.provideMerge(infrastructure),
-  )
+  ).pipe(Layer.provideMerge(infrastructure))
   const runsApi = settings.role !== "worker"
   const http = runsApi
     ? makeHttpServer(settings).pipe(
@@ -121,10 +121,23 @@ export const makeAppLayer = (settings: AppSettings, secrets: ResolvedSecrets) =>
       )
     : Layer.empty
   const workers =
-    settings.role !== "api" ? Layer.mergeAll(OAuthWorkersLive(), WebhookWorkerLive()) : Layer.empty
-  return Layer.mergeAll(http, workers, Layer.effectDiscard(logStores(settings))).pipe(
-    Layer.provide(services),
+    settings.role !== "api"
+      ? Layer.mergeAll(OAuthWorkersLive(), WebhookWorkerLive(), AnalyticsWriterLive(settings))
+      : Layer.empty
+  const running = Layer.mergeAll(http, workers, Layer.effectDiscard(logStores(settings)))
+  // Built after the server and workers, so its finalizer runs first on
+  // shutdown: /ready turns 503 while in-flight requests drain.
+  const shutdownNotice = Layer.effectDiscard(
+    Effect.gen(function* () {
+      const readiness = yield* Readiness
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          readiness.draining.value = true
+        }).pipe(Effect.andThen(Effect.logInfo("shutting down: draining requests and workers"))),
+      )
+    }),
   )
+  return shutdownNotice.pipe(Layer.provideMerge(running), Layer.provide(services))
 }
 
 export const shutdownGrace = (settings: AppSettings) => Duration.toMillis(settings.shutdownTimeout)

@@ -21,6 +21,8 @@ export interface AppSettings {
   readonly logFormat: LogFormat
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
   readonly redisUrl: Option.Option<Redacted.Redacted<string>>
+  /** Prefix of every Redis key, so deployments can share one Redis. */
+  readonly redisKeyPrefix: string
   readonly clickhouseUrl: Option.Option<Redacted.Redacted<string>>
   readonly tokenEncryptionKeys: Option.Option<Redacted.Redacted<string>>
   readonly adminApiKey: Option.Option<Redacted.Redacted<string>>
@@ -97,6 +99,13 @@ export const readAppSettings = Effect.gen(function* () {
         : P.urlWithScheme(["redis", "rediss"])(raw),
     expected: "redis://[:password@]host:6379[/db], or host:port,host:port for a cluster",
   })
+  const redisKeyPrefix = yield* withDefault("REDIS_KEY_PREFIX", "", {
+    parse: (raw) =>
+      /^[A-Za-z0-9:_.-]{1,64}$/.test(raw)
+        ? P.ok(raw)
+        : P.invalid("has characters outside A-Z a-z 0-9 : _ . -"),
+    expected: "up to 64 characters from A-Z a-z 0-9 : _ . -, such as oauth:",
+  })
   const clickhouseUrl = yield* optionalSecret("CLICKHOUSE_URL", {
     parse: P.urlWithScheme(["http", "https"]),
     expected: "http://user:password@host:8123/database",
@@ -139,6 +148,7 @@ export const readAppSettings = Effect.gen(function* () {
     logFormat,
     databaseUrl,
     redisUrl,
+    redisKeyPrefix,
     clickhouseUrl,
     tokenEncryptionKeys,
     adminApiKey,
@@ -156,7 +166,11 @@ export const readAppSettings = Effect.gen(function* () {
       expected: "an absolute http(s) URL",
     }),
     destinationSigningSecret: yield* optionalSecret("DESTINATION_SIGNING_SECRET", {
-      parse: (raw) => (raw.startsWith("whsec_") ? P.ok(raw) : P.invalid("missing whsec_ prefix")),
+      parse: (raw) =>
+        /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/.test(raw) &&
+        Buffer.from(raw.slice(6), "base64").length >= 16
+          ? P.ok(raw)
+          : P.invalid("not whsec_ followed by the base64 of at least 16 bytes"),
       expected: "a Standard Webhooks secret: whsec_ followed by base64",
     }),
     deliveryMaxAttempts: yield* count("DELIVERY_MAX_ATTEMPTS", 8),

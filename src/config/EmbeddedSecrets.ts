@@ -1,6 +1,6 @@
 /**
- * The encryption key ring and admin API key in effect for this run. Values
- * from the environment win. When every store runs embedded, missing values
+ * The encryption key ring, admin API key and destination signing secret in
+ * effect for this run. Values from the environment win. When every store runs embedded, missing values
  * are generated once under DATA_DIR (file mode 0600) and reused on later
  * starts; with any server store configured, a missing value stops the boot,
  * because a generated key on one instance would not decrypt another's rows.
@@ -16,6 +16,8 @@ import { ConfigInvalid } from "./Setting.ts"
 export interface ResolvedSecrets {
   readonly tokenEncryptionKeys: Redacted.Redacted<string>
   readonly adminApiKey: Redacted.Redacted<string>
+  /** Signs deliveries to destinations; `undefined` leaves them unsigned. */
+  readonly destinationSigningSecret: Redacted.Redacted<string> | undefined
   /** Set when this start generated the admin key, so it can be shown once. */
   readonly generatedAdminKey: boolean
   /** Files read or written, for the start-up log. */
@@ -104,5 +106,19 @@ export const resolveSecrets = (settings: AppSettings) =>
       files.push(path)
     }
 
-    return { tokenEncryptionKeys, adminApiKey, generatedAdminKey, files } satisfies ResolvedSecrets
+    let destinationSigningSecret = Option.getOrUndefined(settings.destinationSigningSecret)
+    if (destinationSigningSecret === undefined && embedded) {
+      const path = join(settings.dataDir, "destination-signing-secret")
+      const file = yield* readOrCreate(path, () => `whsec_${randomBytes(32).toString("base64")}`)
+      destinationSigningSecret = Redacted.make(file.value, { label: "DESTINATION_SIGNING_SECRET" })
+      files.push(path)
+    }
+
+    return {
+      tokenEncryptionKeys,
+      adminApiKey,
+      destinationSigningSecret,
+      generatedAdminKey,
+      files,
+    } satisfies ResolvedSecrets
   })

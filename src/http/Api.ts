@@ -4,6 +4,7 @@
  * are generated from it.
  */
 import { HttpApi, OpenApi } from "effect/http-api"
+import { AnalyticsGroup } from "../analytics/AnalyticsApi.ts"
 import { ApiKeysGroup } from "../auth/ApiKeysApi.ts"
 import { ConnectSessionsGroup, IntegrationsGroup } from "../oauth/OAuthApi.ts"
 import { ProvidersGroup } from "../providers/ProvidersApi.ts"
@@ -15,6 +16,7 @@ export const Api = HttpApi.make("oauth-webhook-service")
   .add(ConnectSessionsGroup)
   .add(IntegrationsGroup)
   .add(WebhooksGroup)
+  .add(AnalyticsGroup)
   .annotateMerge(
     OpenApi.annotations({
       title: "OAuth integration and webhook service",

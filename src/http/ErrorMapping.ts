@@ -17,6 +17,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   token_decryption_failed: 500,
   store_unavailable: 503,
   clickhouse_error: 503,
+  invalid_analytics_query: 400,
   invalid_state: 400,
   state_expired: 400,
   redirect_url_not_allowed: 400,

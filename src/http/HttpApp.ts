@@ -6,6 +6,7 @@
 import { ByteSize, Effect, Layer } from "effect"
 import { HttpIncomingMessage, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, HttpApiMiddleware, HttpApiScalar } from "effect/http-api"
+import { AnalyticsHandlers } from "../analytics/AnalyticsHandlers.ts"
 import { ApiKeysHandlers } from "../auth/ApiKeysHandlers.ts"
 import { CallbackRoute } from "../oauth/CallbackRoute.ts"
 import { ConnectSessionsHandlers, IntegrationsHandlers } from "../oauth/OAuthHandlers.ts"
@@ -42,6 +43,7 @@ const HandlersLive = Layer.mergeAll(
   ConnectSessionsHandlers,
   IntegrationsHandlers,
   WebhooksHandlers,
+  AnalyticsHandlers,
 ).pipe(Layer.provide(MiddlewareLive))
 
 export const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
@@ -52,7 +54,14 @@ export const DocsRoutes = HttpApiScalar.layer(Api, { path: "/docs" })
 
 /** The HTTP application for `HttpRouter.serve`, limited to `maxBodyBytes` per JSON body. */
 export const makeHttpApp = (options: { readonly maxBodyBytes: number }) =>
-  Layer.mergeAll(ApiRoutes, DocsRoutes, SystemRoutes, RequestLogLive, CallbackRoute, WebhookIngestRoutes).pipe(
+  Layer.mergeAll(
+    ApiRoutes,
+    DocsRoutes,
+    SystemRoutes,
+    RequestLogLive,
+    CallbackRoute,
+    WebhookIngestRoutes,
+  ).pipe(
     Layer.provide(
       Layer.succeed(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(options.maxBodyBytes)),
     ),

@@ -1,7 +1,7 @@
 /**
  * `GET /oauth/callback`, where providers send the user back after consent.
- * It is a browser-facing route outside `/v1`: it answers with a redirect to
- * the application or a small HTML page, never JSON.
+ * It is a browser-facing route outside `/v1`, so it responds with a redirect
+ * to the application or a small HTML page, never JSON.
  */
 import { Effect } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"

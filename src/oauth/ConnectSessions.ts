@@ -1,9 +1,9 @@
 /**
  * Starts the authorization-code flow (RFC 6749 §4.1) for one organization
- * and provider: checks the application's redirect URL against the
- * allow-list, binds the provider's URLs to the session metadata (Shopify's
- * shop, Microsoft's tenant), creates the state and the PKCE pair, and
- * returns the provider's authorization URL.
+ * and provider. The application's redirect URL is checked against the
+ * allow-list, and the provider's URLs are bound to the session metadata
+ * (Shopify's shop, Microsoft's tenant). The result is the provider's
+ * authorization URL, with a new state and PKCE challenge.
  */
 import { randomUUID } from "node:crypto"
 import { Clock, Context, Duration, Effect, Layer, Option } from "effect"
@@ -12,11 +12,7 @@ import { AppConfig, type AppSettings } from "../config/AppConfig.ts"
 import { ProviderRegistry } from "../providers/ProviderRegistry.ts"
 import type { StoreError } from "../storage/StoreError.ts"
 import { resolveOAuthClient } from "./catalog/index.ts"
-import {
-  InvalidConnectRequest,
-  ProviderNotFound,
-  RedirectUrlNotAllowed,
-} from "./OAuthErrors.ts"
+import { InvalidConnectRequest, ProviderNotFound, RedirectUrlNotAllowed } from "./OAuthErrors.ts"
 import { OAuthEvents } from "./OAuthEvents.ts"
 import * as OAuthMetrics from "./OAuthMetrics.ts"
 import { OAuthStates, STATE_LIFETIME } from "./OAuthStates.ts"
@@ -86,7 +82,10 @@ export class ConnectSessions extends Context.Service<
   ConnectSessions,
   { readonly create: (request: ConnectRequest) => Effect.Effect<ConnectSession, ConnectError> }
 >()("app/oauth/ConnectSessions") {
-  static readonly layer = Layer.effect(ConnectSessions, Effect.suspend(() => make))
+  static readonly layer = Layer.effect(
+    ConnectSessions,
+    Effect.suspend(() => make),
+  )
 }
 
 const make = Effect.gen(function* () {

@@ -148,7 +148,10 @@ export class IntegrationStore extends Context.Service<
     ) => Effect.Effect<Redacted.Redacted<string> | undefined, TokenCipherError>
   }
 >()("app/oauth/IntegrationStore") {
-  static readonly layer = Layer.effect(IntegrationStore, Effect.suspend(() => make))
+  static readonly layer = Layer.effect(
+    IntegrationStore,
+    Effect.suspend(() => make),
+  )
 }
 
 const make = Effect.gen(function* () {
@@ -175,7 +178,9 @@ const make = Effect.gen(function* () {
 
   const list = (filter: ListFilter) => {
     const clauses = [
-      filter.organizationId === undefined ? sql`TRUE` : sql`i.organization_id = ${filter.organizationId}`,
+      filter.organizationId === undefined
+        ? sql`TRUE`
+        : sql`i.organization_id = ${filter.organizationId}`,
       filter.providerKey === undefined ? sql`TRUE` : sql`i.provider_key = ${filter.providerKey}`,
       filter.status === undefined ? sql`TRUE` : sql`i.status = ${filter.status}`,
       filter.afterId === undefined ? sql`TRUE` : sql`i.id > ${filter.afterId}`,

@@ -1,8 +1,8 @@
 /**
  * `/v1/connect-sessions` starts an authorization; `/v1/integrations` lists
  * connections, hands out access tokens and disconnects. A key scoped to one
- * organization sees only that organization's integrations; other ids answer
- * 404, as if they did not exist.
+ * organization reads only that organization's integrations, and the ids of
+ * other organizations return 404, as if they did not exist.
  */
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
@@ -13,7 +13,8 @@ export const ConnectSessionPayload = Schema.Struct({
   organization_id: OrganizationId,
   provider: Schema.String,
   redirect_url: Schema.String.annotate({
-    description: "Where the user returns after consent; its origin must be in ALLOWED_REDIRECT_ORIGINS",
+    description:
+      "Where the user returns after consent; its origin must be in ALLOWED_REDIRECT_ORIGINS",
   }),
   scopes: Schema.optional(Schema.Array(Schema.String)).annotate({
     description: "Scopes added to the provider's required and configured scopes",
@@ -29,7 +30,11 @@ export const ConnectSessionView = Schema.Struct({
   expires_at: Schema.String,
 })
 
-export const IntegrationStatusSchema = Schema.Literals(["connected", "needs_reauth", "disconnected"])
+export const IntegrationStatusSchema = Schema.Literals([
+  "connected",
+  "needs_reauth",
+  "disconnected",
+])
 
 export const IntegrationView = Schema.Struct({
   id: Schema.String,

@@ -30,7 +30,12 @@ export interface CallbackParams {
 
 export type CallbackResult =
   | { readonly _tag: "Redirect"; readonly location: string }
-  | { readonly _tag: "ErrorPage"; readonly status: number; readonly title: string; readonly message: string }
+  | {
+      readonly _tag: "ErrorPage"
+      readonly status: number
+      readonly title: string
+      readonly message: string
+    }
 
 /** Error codes of RFC 6749 §4.1.2.1; any other provider code is labelled `other` in metrics. */
 const AUTHORIZATION_ERRORS = new Set([
@@ -51,14 +56,20 @@ const cleanText = (value: string | undefined, maxLength: number): string | undef
 }
 
 /** Field names of token-response extras that name the provider account, in order of preference. */
-const EXTERNAL_ID_FIELDS = ["team.id", "enterprise.id", "workspace_id", "account_id", "installation.id"]
+const EXTERNAL_ID_FIELDS = [
+  "team.id",
+  "enterprise.id",
+  "workspace_id",
+  "account_id",
+  "installation.id",
+]
 
 /**
  * Picks the provider-side account id that webhooks are routed by: the first
  * kept token-response field in `EXTERNAL_ID_FIELDS`, else the first URL
  * placeholder value (Shopify's shop domain).
  * NOTE: the catalog has no field naming the routing value of each template,
- * so this list stands in for one.
+ * so this list replaces one.
  */
 const externalIdOf = (
   tokens: TokenSet,
@@ -84,7 +95,10 @@ export class OAuthCallback extends Context.Service<
   OAuthCallback,
   { readonly handle: (params: CallbackParams) => Effect.Effect<CallbackResult> }
 >()("app/oauth/OAuthCallback") {
-  static readonly layer = Layer.effect(OAuthCallback, Effect.suspend(() => make))
+  static readonly layer = Layer.effect(
+    OAuthCallback,
+    Effect.suspend(() => make),
+  )
 }
 
 const make = Effect.gen(function* () {
@@ -136,31 +150,33 @@ const make = Effect.gen(function* () {
         redirectUri: pending.callbackUrl,
         codeVerifier: pending.codeVerifier,
       })
-      const exchanged = yield* providerHttp.send(pending.providerKey, "token_exchange", request).pipe(
-        Effect.mapError((error) => fail(error.code, error.message)),
-        Effect.flatMap((response) =>
-          parseTokenResponse(client, response, { requestedScopes: pending.scopes }).pipe(
-            Effect.mapError((error) =>
-              fail(
-                error.error ?? error.code,
-                error.errorDescription ?? error.message,
-                error.reason === "provider_error" ? "provider_error" : error.code,
+      const exchanged = yield* providerHttp
+        .send(pending.providerKey, "token_exchange", request)
+        .pipe(
+          Effect.mapError((error) => fail(error.code, error.message)),
+          Effect.flatMap((response) =>
+            parseTokenResponse(client, response, { requestedScopes: pending.scopes }).pipe(
+              Effect.mapError((error) =>
+                fail(
+                  error.error ?? error.code,
+                  error.errorDescription ?? error.message,
+                  error.reason === "provider_error" ? "provider_error" : error.code,
+                ),
               ),
             ),
           ),
-        ),
-        Effect.tapError((failure) =>
-          Effect.logWarning("token exchange failed").pipe(
-            Effect.annotateLogs({
-              provider: pending.providerKey,
-              provider_error: failure.code,
-              description: failure.description,
-            }),
-            Effect.andThen(emitExchange("failed", failure.reason)),
+          Effect.tapError((failure) =>
+            Effect.logWarning("token exchange failed").pipe(
+              Effect.annotateLogs({
+                provider: pending.providerKey,
+                provider_error: failure.code,
+                description: failure.description,
+              }),
+              Effect.andThen(emitExchange("failed", failure.reason)),
+            ),
           ),
-        ),
-        Effect.tap(() => emitExchange("success", "")),
-      )
+          Effect.tap(() => emitExchange("success", "")),
+        )
 
       const { integration, created } = yield* integrations
         .saveConnection({
@@ -179,8 +195,8 @@ const make = Effect.gen(function* () {
 
       if (integration.credentials?.refreshToken === null) {
         // The integration works until its access token expires, then needs a
-        // new authorization; providers that omit the refresh token unless
-        // asked for offline access cause this.
+        // new authorization. Providers that send a refresh token only for
+        // offline access requests cause this.
         const log = exchanged.expiresAt === undefined ? Effect.logInfo : Effect.logWarning
         yield* log("integration has no refresh token and cannot be refreshed").pipe(
           Effect.annotateLogs({

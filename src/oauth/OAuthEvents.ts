@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { Clock, Context, Effect, Layer } from "effect"
+import { AnalyticsEvents } from "../analytics/AnalyticsEvents.ts"
 import type {
   AnalyticsEvent,
   OAuthFlowEvent,
@@ -35,8 +36,8 @@ export class OAuthEvents extends Context.Service<
         }).pipe(Effect.catchCause((cause) => Effect.logWarning("analytics event dropped", cause))),
     })
 
-  /** Writes each event to the debug log, for runs without an analytics sink. */
-  static readonly layerLog = OAuthEvents.layerWith((event) =>
-    Effect.logDebug("oauth event").pipe(Effect.annotateLogs({ ...event })),
+  /** Appends each event to the analytics stream through `AnalyticsEvents`. */
+  static readonly layer = Layer.unwrap(
+    AnalyticsEvents.useSync((analytics) => OAuthEvents.layerWith(analytics.emit)),
   )
 }

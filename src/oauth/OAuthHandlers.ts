@@ -1,6 +1,6 @@
 import { Effect, Option, Redacted } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { canAccessOrganization, CurrentPrincipal, type Principal } from "../auth/Principal.ts"
+import { CurrentPrincipal, canAccessOrganization, type Principal } from "../auth/Principal.ts"
 import { Api } from "../http/Api.ts"
 import { apiError } from "../http/ApiErrors.ts"
 import { orApiError } from "../http/ErrorMapping.ts"
@@ -101,7 +101,11 @@ export const IntegrationsHandlers = HttpApiBuilder.group(Api, "integrations", (h
           const limit = query.limit ?? DEFAULT_PAGE_SIZE
           if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
             return yield* Effect.fail(
-              apiError(400, "invalid_request", `limit must be an integer from 1 to ${MAX_PAGE_SIZE}.`),
+              apiError(
+                400,
+                "invalid_request",
+                `limit must be an integer from 1 to ${MAX_PAGE_SIZE}.`,
+              ),
             )
           }
           const afterId = query.cursor === undefined ? undefined : yield* decodeCursor(query.cursor)

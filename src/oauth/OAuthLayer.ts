@@ -1,11 +1,13 @@
 /**
- * The OAuth and provider services, wired together. Needs the stores
- * (`SqlClient`, `KeyValue`, `Locks`, `CircuitBreakerStore`), `TokenCipher`
- * and `AppConfig`; provides the provider registry, connect sessions, the
- * callback, tokens and revocations.
+ * The OAuth and provider services, wired together. They need the stores
+ * (`SqlClient`, `KeyValue`, `Locks`, `CircuitBreakerStore`, and `StreamQueue`
+ * for analytics events), `TokenCipher` and `AppConfig`. The layer provides
+ * the provider registry, connect sessions, the callback, tokens and
+ * revocations.
  */
 import { Layer } from "effect"
 import { FetchHttpClient } from "effect/http"
+import { AnalyticsEvents } from "../analytics/AnalyticsEvents.ts"
 import { ProviderRegistry, type ProviderRegistryOptions } from "../providers/ProviderRegistry.ts"
 import { ProviderStore } from "../providers/ProviderStore.ts"
 import { ConnectSessions } from "./ConnectSessions.ts"
@@ -29,5 +31,10 @@ export const OAuthServicesLive = (options: OAuthLayerOptions = {}) =>
     ),
     Layer.provideMerge(ProviderRegistry.layer(options.registry)),
     Layer.provideMerge(ProviderStore.layer),
-    Layer.provideMerge(Layer.mergeAll(FetchHttpClient.layer, OAuthEvents.layerLog)),
+    Layer.provideMerge(
+      Layer.mergeAll(
+        FetchHttpClient.layer,
+        OAuthEvents.layer.pipe(Layer.provide(AnalyticsEvents.layer)),
+      ),
+    ),
   )

@@ -3,7 +3,7 @@
  *
  * A state is 256 random bits, valid for 10 minutes and usable once. The
  * record is kept in `KeyValue` under the SHA-256 of the state, so the store
- * never holds a value that would pass a callback, and it is consumed with
+ * never contains a value that would pass a callback, and it is consumed with
  * one atomic `take`: of two callbacks with the same state, only one
  * continues to the token exchange. The PKCE verifier in the record is
  * encrypted with `TokenCipher`.
@@ -20,7 +20,7 @@ import { isWellFormedState } from "./protocol/State.ts"
 export const STATE_LIFETIME = Duration.minutes(10)
 
 /**
- * Extra time a record outlives its state, so a late callback is told
+ * Extra time a record outlives its state, so a late callback gets
  * `state_expired` instead of `invalid_state`.
  */
 const EXPIRED_STATE_GRACE = Duration.minutes(5)

@@ -33,6 +33,7 @@ interface DueRow {
   readonly integration_id: string
   readonly version: number
   readonly provider_key: string
+  readonly organization_id: string
 }
 
 const refresherPass = (options: OAuthWorkerOptions) =>
@@ -45,7 +46,7 @@ const refresherPass = (options: OAuthWorkerOptions) =>
     const marginSeconds = Duration.toSeconds(settings.tokenRefreshMargin)
 
     const expiring = yield* sql<DueRow>`
-      SELECT c.integration_id, c.version::int AS version, i.provider_key
+      SELECT c.integration_id, c.version::int AS version, i.provider_key, i.organization_id
       FROM integration_credentials c
       JOIN integrations i ON i.id = c.integration_id
       WHERE c.refreshable AND c.expires_at < now() + make_interval(secs => ${marginSeconds})
@@ -57,7 +58,7 @@ const refresherPass = (options: OAuthWorkerOptions) =>
       const seconds = provider.config.oauth?.keepAliveRefreshSeconds
       if (seconds === undefined) continue
       const rows = yield* sql<DueRow>`
-        SELECT c.integration_id, c.version::int AS version, i.provider_key
+        SELECT c.integration_id, c.version::int AS version, i.provider_key, i.organization_id
         FROM integration_credentials c
         JOIN integrations i ON i.id = c.integration_id
         WHERE c.refreshable AND i.provider_key = ${provider.key}
@@ -75,6 +76,8 @@ const refresherPass = (options: OAuthWorkerOptions) =>
         Effect.sleep(Duration.millis(Math.random() * jitterMillis)).pipe(
           Effect.andThen(
             tokens.refresh(row.integration_id, {
+              providerKey: row.provider_key,
+              organizationId: row.organization_id,
               observedVersion: row.version,
               force: row.force,
               trigger: row.force ? "keep_alive" : "background",

@@ -4,8 +4,8 @@
  * jitter for network failures, timeouts and 5xx, a circuit breaker and a
  * concurrency bound per provider, and request metrics.
  *
- * A 4xx or any other complete answer is returned as it is, because only the
- * caller knows what it means (an OAuth error, an already revoked token).
+ * A 4xx or any other complete response is returned as it is, because only
+ * the caller can tell what it means (an OAuth error, an already revoked token).
  */
 import {
   Context,
@@ -164,7 +164,7 @@ const make = (options: ProviderHttpOptions) =>
       const retries = sendOptions.retries ?? options.retries ?? 2
       const withRetries = attempt(providerKey, operation, request).pipe(
         Effect.retry({ schedule: retrySchedule, times: retries }),
-        // A 5xx that outlived the retries is still an answer; the caller
+        // A 5xx that outlived the retries is still a response. The caller
         // parses it, and the breaker counts it as a failure below.
         Effect.catch((error) =>
           error.reason === "server_error" && error.response !== undefined
@@ -186,7 +186,7 @@ const make = (options: ProviderHttpOptions) =>
         .pipe(
           Effect.mapError((error): ProviderCallError => {
             if (error instanceof RetryableAttempt) {
-              const what = error.reason === "timeout" ? "timed out" : "could not be reached"
+              const failure = error.reason === "timeout" ? "timed out" : "could not be reached"
               return new ProviderCallError({
                 reason: error.reason,
                 providerKey,
@@ -194,7 +194,7 @@ const make = (options: ProviderHttpOptions) =>
                 status: undefined,
                 retryAfterSeconds: undefined,
                 message:
-                  `The ${operation} request to provider ${providerKey} ${what} ` +
+                  `The ${operation} request to provider ${providerKey} ${failure} ` +
                   `after ${retries + 1} attempt(s).`,
                 cause: error.cause,
               })

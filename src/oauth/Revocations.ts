@@ -1,7 +1,7 @@
 /**
  * Disconnecting an integration: each token is revoked at the provider on its
  * own (RFC 7009 §2.1), the refresh token first because revoking it usually
- * ends the whole grant. A 2xx and an "already invalid" answer both count as
+ * ends the whole grant. A 2xx and an "already invalid" response both count as
  * revoked (RFC 7009 §2.2). A 5xx, 429, timeout or open circuit leaves the
  * token, re-encrypted, in the `revocations` table, where `processDue` retries
  * it with backoff. The integration is disconnected and its credentials are
@@ -27,8 +27,15 @@ import { buildRevocationRequest } from "./protocol/TokenRequest.ts"
 
 /** Result of one revocation attempt. */
 type Attempt =
-  | { readonly _tag: "Done"; readonly outcome: "revoked" | "already_revoked" | "failed" | "skipped" }
-  | { readonly _tag: "RetryLater"; readonly detail: string; readonly retryAfterSeconds: number | undefined }
+  | {
+      readonly _tag: "Done"
+      readonly outcome: "revoked" | "already_revoked" | "failed" | "skipped"
+    }
+  | {
+      readonly _tag: "RetryLater"
+      readonly detail: string
+      readonly retryAfterSeconds: number | undefined
+    }
 
 /** Attempts before a queued revocation is dropped; about a day with the backoff below. */
 const MAX_ATTEMPTS = 16
@@ -75,7 +82,10 @@ export class Revocations extends Context.Service<
     readonly processDue: (limit: number) => Effect.Effect<ProcessedRevocations, SqlError>
   }
 >()("app/oauth/Revocations") {
-  static readonly layer = Layer.effect(Revocations, Effect.suspend(() => make))
+  static readonly layer = Layer.effect(
+    Revocations,
+    Effect.suspend(() => make),
+  )
 }
 
 const make = Effect.gen(function* () {
@@ -89,9 +99,7 @@ const make = Effect.gen(function* () {
   const clientFor = (providerKey: string, metadata: Readonly<Record<string, unknown>>) => {
     const provider = registry.get(providerKey)
     if (Option.isNone(provider)) return Effect.succeed(Option.none<OAuthClient>())
-    return resolveOAuthClient(provider.value.config, metadata).pipe(
-      Effect.option,
-    )
+    return resolveOAuthClient(provider.value.config, metadata).pipe(Effect.option)
   }
 
   /** Sends one revocation request without retries; the queue is the retry. */
@@ -112,7 +120,11 @@ const make = Effect.gen(function* () {
           providerHttp.send(providerKey, "revocation", request, { retries: 0 }),
         )
         if (sent._tag === "Failure") {
-          result = { _tag: "RetryLater", detail: sent.failure.code, retryAfterSeconds: sent.failure.retryAfterSeconds }
+          result = {
+            _tag: "RetryLater",
+            detail: sent.failure.code,
+            retryAfterSeconds: sent.failure.retryAfterSeconds,
+          }
         } else {
           const outcome = classifyRevocationResponse(client, sent.success)
           if (outcome._tag === "RetryLater") {
@@ -140,7 +152,10 @@ const make = Effect.gen(function* () {
         }
       }
       const outcome = result._tag === "Done" ? result.outcome : "queued"
-      yield* OAuthMetrics.increment(OAuthMetrics.revocationsTotal, { provider: providerKey, outcome })
+      yield* OAuthMetrics.increment(OAuthMetrics.revocationsTotal, {
+        provider: providerKey,
+        outcome,
+      })
       if (outcome !== "skipped") {
         yield* events.emit({
           kind: "revocation",
@@ -195,11 +210,13 @@ const make = Effect.gen(function* () {
       tokens.push(["access_token", accessToken])
 
       const client = yield* clientFor(integration.providerKey, integration.metadata)
-      const queued: Array<[RevocableToken, Redacted.Redacted<string>, Extract<Attempt, { _tag: "RetryLater" }>]> = []
+      const queued: Array<
+        [RevocableToken, Redacted.Redacted<string>, Extract<Attempt, { _tag: "RetryLater" }>]
+      > = []
       if (Option.isNone(client)) {
-        yield* Effect.logWarning("provider is not configured; tokens deleted without revocation").pipe(
-          Effect.annotateLogs({ provider: integration.providerKey, integration_id: id }),
-        )
+        yield* Effect.logWarning(
+          "provider is not configured; tokens deleted without revocation",
+        ).pipe(Effect.annotateLogs({ provider: integration.providerKey, integration_id: id }))
       } else {
         for (const [tokenType, token] of tokens) {
           const result = yield* attempt(integration.providerKey, client.value, tokenType, token, {

@@ -14,7 +14,17 @@
  *    race with a rotating refresh token. Otherwise the grant is dead, and
  *    the integration moves to `needs_reauth` without retries.
  */
-import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, type Redacted } from "effect"
+import {
+  Clock,
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Layer,
+  Option,
+  type Redacted,
+} from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { AppConfig } from "../config/AppConfig.ts"
 import type { TokenCipherError } from "../crypto/TokenCipher.ts"
@@ -55,11 +65,14 @@ export type RefreshError =
   | SqlError
 
 export interface RefreshOptions {
+  /** Provider and organization of the integration, for metrics and analytics. */
+  readonly providerKey: string
+  readonly organizationId: string
   /** Credentials version the caller saw; a newer stored version is returned as is. */
   readonly observedVersion: number
   /** Refresh even when the token is not about to expire (keep-alive, `force_refresh`). */
   readonly force: boolean
-  /** What asked for the refresh, for analytics. */
+  /** Origin of the refresh, for analytics. */
   readonly trigger: "on_demand" | "background" | "keep_alive"
 }
 
@@ -76,10 +89,16 @@ export class Tokens extends Context.Service<
       options: { readonly organizationId?: string | undefined; readonly forceRefresh: boolean },
     ) => Effect.Effect<AccessToken, RefreshError>
     /** Refreshes one integration through the single-flight path; used by the background refresher. */
-    readonly refresh: (id: string, options: RefreshOptions) => Effect.Effect<Integration, RefreshError>
+    readonly refresh: (
+      id: string,
+      options: RefreshOptions,
+    ) => Effect.Effect<Integration, RefreshError>
   }
 >()("app/oauth/Tokens") {
-  static readonly layer = Layer.effect(Tokens, Effect.suspend(() => make))
+  static readonly layer = Layer.effect(
+    Tokens,
+    Effect.suspend(() => make),
+  )
 }
 
 const make = Effect.gen(function* () {
@@ -160,11 +179,17 @@ const make = Effect.gen(function* () {
       })
     })
 
-  /** What `invalid_grant` means: another writer rotated the token, or the grant is dead. */
+  /**
+   * Resolves an `invalid_grant`: a newer stored version means another writer
+   * rotated the token first, otherwise the grant is dead.
+   */
   const onInvalidGrant = (current: Integration, error: TokenEndpointError) =>
     Effect.gen(function* () {
       const reread = yield* findOrFail(current.id)
-      if (reread.credentials !== undefined && reread.credentials.version !== current.credentials?.version) {
+      if (
+        reread.credentials !== undefined &&
+        reread.credentials.version !== current.credentials?.version
+      ) {
         return reread
       }
       const codes = error.errorCodes.length > 0 ? ` (${error.errorCodes.join(",")})` : ""
@@ -258,19 +283,12 @@ const make = Effect.gen(function* () {
   const instrumented = (id: string, options: RefreshOptions) =>
     Effect.gen(function* () {
       const startedAt = performance.now()
-      const before = yield* Effect.option(store.find(id))
-      const known = Option.flatten(before)
-      const providerKey = Option.match(known, {
-        onNone: () => "unknown",
-        onSome: (integration) => integration.providerKey,
-      })
-      const organizationId = Option.match(known, {
-        onNone: () => "",
-        onSome: (integration) => integration.organizationId,
-      })
+      const { providerKey, organizationId } = options
       const exit = yield* Effect.exit(
         locks
-          .withLock(`oauth-refresh:${id}`, lockTtl, refreshLocked(id, options), { waitUpTo: lockTtl })
+          .withLock(`oauth-refresh:${id}`, lockTtl, refreshLocked(id, options), {
+            waitUpTo: lockTtl,
+          })
           .pipe(
             Effect.catchTag("LockTimeout", (error) =>
               Effect.fail(
@@ -293,7 +311,11 @@ const make = Effect.gen(function* () {
             error.value.reason === "needs_reauth"
           ? "needs_reauth"
           : "failed"
-      yield* OAuthMetrics.observe(OAuthMetrics.tokenRefreshDuration, { provider: providerKey }, seconds)
+      yield* OAuthMetrics.observe(
+        OAuthMetrics.tokenRefreshDuration,
+        { provider: providerKey },
+        seconds,
+      )
       yield* OAuthMetrics.increment(OAuthMetrics.tokenRefreshesTotal, {
         provider: providerKey,
         outcome,
@@ -326,6 +348,8 @@ const make = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       if (options.forceRefresh || !isFresh(integration, now)) {
         integration = yield* refresh(id, {
+          providerKey: integration.providerKey,
+          organizationId: integration.organizationId,
           observedVersion: credentials.version,
           force: options.forceRefresh,
           trigger: "on_demand",

@@ -2,8 +2,8 @@
  * An in-memory snapshot of every provider, with secrets decrypted and
  * webhook verifiers prepared, so hot paths such as webhook ingest read a
  * provider with no I/O. Writes through this service refresh the snapshot at
- * once; other instances see a change within one poll interval, because each
- * instance polls a change marker of the `providers` table.
+ * once. Each instance also polls a change marker of the `providers` table,
+ * so other instances load a change within one poll interval.
  */
 import { Context, type Duration, Effect, Layer, Option, Schedule } from "effect"
 import type { SqlError } from "effect/sql/SqlError"

@@ -66,18 +66,26 @@ export class ProviderStore extends Context.Service<
     /** Creates or replaces a provider; returns it as built, and whether it was created. */
     readonly put: (
       write: ProviderWrite,
-    ) => Effect.Effect<{ readonly provider: Provider; readonly created: boolean }, ProviderWriteError>
+    ) => Effect.Effect<
+      { readonly provider: Provider; readonly created: boolean },
+      ProviderWriteError
+    >
     /**
      * Deletes a provider. Rejects with `ProviderInUse` while it has
      * integrations that are not disconnected, or webhook endpoints; its
      * disconnected integrations are deleted with it.
      */
-    readonly remove: (key: string) => Effect.Effect<void, ProviderNotFound | ProviderInUse | SqlError>
+    readonly remove: (
+      key: string,
+    ) => Effect.Effect<void, ProviderNotFound | ProviderInUse | SqlError>
     /** A value that changes whenever a provider is written or deleted, for polling. */
     readonly changeMarker: Effect.Effect<string, SqlError>
   }
 >()("app/providers/ProviderStore") {
-  static readonly layer = Layer.effect(ProviderStore, Effect.suspend(() => make))
+  static readonly layer = Layer.effect(
+    ProviderStore,
+    Effect.suspend(() => make),
+  )
 }
 
 const make = Effect.gen(function* () {
@@ -136,7 +144,9 @@ const make = Effect.gen(function* () {
       const unchanged = Redacted.value(storedCurrent) === Redacted.value(write.webhookSecret)
       previous = unchanged ? storedPrevious : storedCurrent
     }
-    const webhookSecrets = current === undefined ? [] : previous ? [current, previous] : [current]
+    const webhookSecrets: Array<Redacted.Redacted<string>> = []
+    if (current !== undefined) webhookSecrets.push(current)
+    if (current !== undefined && previous !== undefined) webhookSecrets.push(previous)
     return { clientSecret, webhookSecrets }
   }
 

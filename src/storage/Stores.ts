@@ -25,6 +25,11 @@ export interface StoresOptions {
   readonly connectTimeout: Duration.Input
   /** How long one Redis command may wait for its reply. Default 1 second. */
   readonly commandTimeout?: Duration.Input | undefined
+  /**
+   * Prefix of every Redis key the stores write, so several deployments or
+   * test runs can share one Redis without seeing each other's data.
+   */
+  readonly keyPrefix?: string | undefined
   /** Redis `XADD MAXLEN ~` trim; see `StreamQueueRedisOptions.maxLength`. Default none. */
   readonly streamMaxLength?: number | undefined
 }
@@ -79,14 +84,15 @@ const serverLayer = (options: StoresOptions, url: Redacted.Redacted<string>) => 
       })
     }),
   )
+  const prefix = options.keyPrefix ?? ""
   return Layer.mergeAll(
     info,
-    KeyValueRedis.layer(),
-    LocksRedis.layer(),
-    StreamQueueRedis.layer({ maxLength: options.streamMaxLength }),
-    RateLimiter.layerStoreRedis(),
-    CircuitBreaker.layerStoreRedis(),
-    PersistedQueue.layerStoreRedis(),
+    KeyValueRedis.layer({ keyPrefix: prefix }),
+    LocksRedis.layer({ keyPrefix: `${prefix}lock:` }),
+    StreamQueueRedis.layer({ keyPrefix: prefix, maxLength: options.streamMaxLength }),
+    RateLimiter.layerStoreRedis({ prefix: `${prefix}ratelimit:` }),
+    CircuitBreaker.layerStoreRedis({ prefix: `${prefix}circuit:` }),
+    PersistedQueue.layerStoreRedis({ prefix: `${prefix}queue:` }),
   ).pipe(Layer.provideMerge(connection))
 }
 

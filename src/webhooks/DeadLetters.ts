@@ -122,7 +122,7 @@ export class DeadLetters extends Context.Service<DeadLetters, DeadLettersShape>(
               after = entry.id
               scanned += 1
               if (provider === undefined || entry.provider === provider) found.push(entry)
-              if (found.length === limit) break
+              if (found.length === limit) return { data: found, nextCursor: after }
             }
             if (entries.length < count) return { data: found, nextCursor: undefined }
           }

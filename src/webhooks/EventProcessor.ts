@@ -66,60 +66,12 @@ const storeRetry = Schedule.max([
   Schedule.recurs(10),
 ])
 
-const destinationPayload = (
-  event: QueuedWebhook,
-  eventId: string,
-  integrations: ReadonlyArray<RoutedIntegration>,
-): string =>
-  JSON.stringify({
-    type: "webhook.received",
-    timestamp: new Date().toISOString(),
-    data: {
-      event_id: eventId,
-      provider: event.provider,
-      endpoint_id: event.endpointId ?? null,
-      integration_id: integrations[0]?.id ?? null,
-      organization_id: integrations[0]?.organizationId ?? null,
-      integration_ids: integrations.map((integration) => integration.id),
-      delivery_id: event.deliveryId ?? null,
-      routing_key: event.routingKey ?? null,
-      event_type: event.eventType ?? null,
-      received_at: new Date(event.receivedAt).toISOString(),
-      headers: event.headers,
-      body: event.body,
-      body_encoding: event.bodyEncoding,
-    },
-  })
-
 export const makeEventProcessor = (options: EventProcessorOptions) => {
   const { queue, keyValue, routing, counters } = options
   const update = Metrics.updateWith(options.metricsContext)
   const retried = <A, E>(effect: Effect.Effect<A, E>) => Effect.retry(effect, storeRetry)
 
-  /**
-   * Records a delivery outcome under an id derived from the event id and the
-   * step, so a step repeated after a crash is recorded with the same id.
-   */
-  const recordOutcome = (
-    eventId: string,
-    event: QueuedWebhook | undefined,
-    provider: string,
-    integrations: ReadonlyArray<RoutedIntegration>,
-    fields: Pick<WebhookAnalyticsRecord, "outcome" | "attempt"> &
-      Partial<Pick<WebhookAnalyticsRecord, "reason" | "processing_ms">>,
-  ) => {
-    // Events.ts requires a provider; an undecodable entry has none to report.
-    if (provider === "") return
-    options.analytics.recordStable(`${eventId}:${fields.outcome}:${fields.attempt}`, {
-      time: Date.now(),
-      provider,
-      organization_id: integrations[0]?.organizationId ?? "",
-      integration_id: integrations[0]?.id ?? "",
-      endpoint_id: event?.endpointId ?? "",
-      ...(event?.deliveryId === undefined ? {} : { delivery_id: event.deliveryId }),
-      ...fields,
-    })
-  }
+  const recordOutcome = makeOutcomeRecorder(options.analytics)
 
   const ack = (item: WorkItem) => retried(queue.ack(eventsStream, workerGroup, [item.entryId]))
 
@@ -150,52 +102,46 @@ export const makeEventProcessor = (options: EventProcessorOptions) => {
       )
     })
 
-  const routeEvent = (event: QueuedWebhook) => {
-    if (event.endpointId !== undefined) {
-      const integrationId = options.endpoints.get(event.endpointId)?.integrationId
-      return integrationId === undefined ? Effect.succeed([]) : routing.byId(integrationId)
-    }
-    if (event.routingKey === undefined) return Effect.succeed([])
-    return routing.byExternalId(event.provider, event.routingKey)
-  }
-
-  /** Delivers with retries; returns the last result and the number of attempts. */
-  const deliverWithRetries = (
-    request: DestinationRequest,
-    event: QueuedWebhook,
-    integrations: ReadonlyArray<RoutedIntegration>,
-    withSlot: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
-  ) =>
+  /**
+   * Finds the provider in this instance's snapshot, reloading it once when
+   * the provider is missing: the event may come from a provider created on
+   * another instance since the last poll.
+   */
+  const findProvider = (key: string) =>
     Effect.gen(function* () {
-      const provider = event.provider
-      for (let attempt = 1; ; attempt++) {
-        const startedAt = performance.now()
-        const result = yield* withSlot(options.deliver(request))
-        const millis = performance.now() - startedAt
-        update(Metrics.deliveryDuration(provider), millis / 1000)
-        if (result._tag === "Delivered") {
-          recordOutcome(request.eventId, event, provider, integrations, {
-            outcome: "delivered",
-            attempt,
-            processing_ms: millis,
-          })
-          return { result, attempts: attempt }
-        }
-        recordOutcome(request.eventId, event, provider, integrations, {
-          outcome: "failed",
-          attempt,
-          processing_ms: millis,
-          reason: result.reason,
-        })
-        counters.add(provider, event.endpointId, "failed")
-        if (result._tag === "Rejected") return { result, attempts: attempt }
-
-        if (attempt >= options.maxAttempts) return { result, attempts: attempt }
-        update(Metrics.deliveriesTotal(provider, "retried"), 1)
-        const wait = retryDelayMillis(options.policy, attempt, result.retryAfterMillis)
-        yield* Effect.sleep(Duration.millis(wait))
-      }
+      const known = Option.getOrUndefined(options.registry.get(key))
+      if (known !== undefined) return known
+      yield* retried(options.registry.reload)
+      return Option.getOrUndefined(options.registry.get(key))
     })
+
+  const findEndpoint = (id: string) =>
+    Effect.gen(function* () {
+      const known = options.endpoints.get(id)
+      if (known !== undefined) return known
+      yield* retried(options.endpoints.reload)
+      return options.endpoints.get(id)
+    })
+
+  const routeEvent = (event: QueuedWebhook) =>
+    Effect.gen(function* () {
+      if (event.endpointId !== undefined) {
+        const integrationId = (yield* findEndpoint(event.endpointId))?.integrationId
+        if (integrationId === undefined) return []
+        return yield* retried(routing.byId(integrationId))
+      }
+      if (event.routingKey === undefined) return []
+      return yield* retried(routing.byExternalId(event.provider, event.routingKey))
+    })
+
+  const deliverWithRetries = makeRetryingDelivery({
+    deliver: options.deliver,
+    policy: options.policy,
+    maxAttempts: options.maxAttempts,
+    counters,
+    update,
+    recordOutcome,
+  })
 
   const processEvent = (
     item: WorkItem,
@@ -208,11 +154,25 @@ export const makeEventProcessor = (options: EventProcessorOptions) => {
       const marker = yield* retried(keyValue.get(key))
       if (Option.getOrUndefined(marker) === "delivered") return yield* ack(item)
 
-      const provider = Option.getOrUndefined(options.registry.get(event.provider))
-      const integrations = yield* retried(routeEvent(event))
+      const provider = yield* findProvider(event.provider)
+      if (provider === undefined) {
+        // Deleted since the event was accepted. Its destination is unknown,
+        // so the event waits in the dead letters rather than being dropped.
+        return yield* deadLetter(item, {
+          eventId,
+          provider: event.provider,
+          event,
+          attempts: 0,
+          lastError: `provider ${event.provider} is not configured`,
+          lastReason: "unknown_provider",
+          lastStatus: undefined,
+          deadLetteredAt: Date.now(),
+        })
+      }
+      const integrations = yield* routeEvent(event)
 
       if (Option.getOrUndefined(marker) !== "handled") {
-        const rule = matchLifecycleRule(provider?.source.template, event.eventType, () =>
+        const rule = matchLifecycleRule(provider.source.template, event.eventType, () =>
           event.bodyEncoding === "utf8" ? event.body : undefined,
         )
         if (rule !== undefined && integrations.length > 0) {
@@ -232,7 +192,7 @@ export const makeEventProcessor = (options: EventProcessorOptions) => {
         yield* retried(keyValue.set(key, "handled", options.markerTtl))
       }
 
-      const url = provider?.config.destinationUrl ?? options.defaultDestinationUrl
+      const url = provider.config.destinationUrl ?? options.defaultDestinationUrl
       if (url === undefined) {
         update(Metrics.deliveriesTotal(event.provider, "skipped"), 1)
         yield* retried(keyValue.set(key, "delivered", options.markerTtl))

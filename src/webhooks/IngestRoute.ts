@@ -14,8 +14,7 @@ import { Effect, Result } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as ServerRequest from "effect/http/HttpServerRequest"
 import { STATUS_BY_CODE } from "../http/ErrorMapping.ts"
-import { StreamQueue } from "../storage/StreamQueue.ts"
-import { Deduplication, dedupKey } from "./Deduplication.ts"
+import { EventAdmission } from "./EventAdmission.ts"
 import { IngestClock } from "./IngestClock.ts"
 import { type IngestRecorder, makeIngestRecorder } from "./IngestRecorder.ts"
 import { pickHeaders } from "./KeptHeaders.ts"
@@ -25,7 +24,7 @@ import type { VerifiedDelivery } from "./verify/Verifier.ts"
 import { WebhookRejected } from "./verify/WebhookRejected.ts"
 import { WebhookAnalytics } from "./WebhookAnalytics.ts"
 import { WebhookCounters } from "./WebhookCounters.ts"
-import { encodeBody, encodeEvent, eventsStream } from "./WebhookEvent.ts"
+import { encodeBody, encodeEvent } from "./WebhookEvent.ts"
 import { unknownProviderLabel } from "./WebhookMetrics.ts"
 import { type SourceMissing, type WebhookSource, WebhookSources } from "./WebhookSource.ts"
 
@@ -61,16 +60,15 @@ const handshakeResponse = (handshake: NonNullable<VerifiedDelivery["handshake"]>
   })
 
 interface IngestContext {
-  readonly queue: StreamQueue["Service"]
-  readonly dedup: Deduplication["Service"]
+  readonly admission: EventAdmission["Service"]
   readonly recorder: IngestRecorder
   readonly now: () => number
 }
 
 /**
  * Claims the delivery id, appends the event and acknowledges. Runs
- * uninterruptibly: a client that disconnects between the claim and the append
- * must not leave a claim without a queued event.
+ * uninterruptibly: a client that disconnects mid-request must not cut the
+ * embedded claim-then-append sequence in two.
  */
 const enqueue = (
   ctx: IngestContext,
@@ -92,22 +90,16 @@ const enqueue = (
     headers: pickHeaders(request.headers, source.keptHeaders),
     ...encodeBody(body),
   })
-  const key = deliveryId === undefined ? undefined : dedupKey(provider, endpointId, deliveryId)
+  const key = deliveryId === undefined ? undefined : { provider, endpointId, deliveryId }
 
-  const append = (process.env.WHX === "none" ? Effect.succeed("x") : ctx.queue.append(eventsStream, payload)).pipe(
-    Effect.tapError(() => (key === undefined ? Effect.void : ctx.dedup.release(key))),
-    Effect.map(() => {
-      ctx.recorder.accepted(source, deliveryId, startedAt)
-      return acceptedResponse
-    }),
-  )
-  const claimed = key === undefined || process.env.WHX === "noclaim" || process.env.WHX === "none" ? Effect.succeed(true) : ctx.dedup.claim(key)
-
-  return claimed.pipe(
-    Effect.flatMap((isNew) => {
-      if (isNew) return append
+  return ctx.admission.admit(key, payload).pipe(
+    Effect.map((admission) => {
+      if (admission === "accepted") {
+        ctx.recorder.accepted(source, deliveryId, startedAt)
+        return acceptedResponse
+      }
       ctx.recorder.duplicate(source, deliveryId!, startedAt)
-      return Effect.succeed(duplicateResponse)
+      return duplicateResponse
     }),
     Effect.catchTag("StoreError", (error) => {
       ctx.recorder.unavailable(source, startedAt)
@@ -192,8 +184,7 @@ export const WebhookIngestRoutes = HttpRouter.use((router) =>
     const sources = yield* WebhookSources
     const now = yield* IngestClock
     const ctx: IngestContext = {
-      queue: yield* StreamQueue,
-      dedup: yield* Deduplication,
+      admission: yield* EventAdmission,
       now,
       recorder: makeIngestRecorder({
         context: yield* Effect.context<never>(),

@@ -3,6 +3,7 @@
  * full jitter (a random wait between zero and the exponential bound), never
  * shorter than the destination's `Retry-After` (RFC 9110 section 10.2.3).
  */
+import { Context } from "effect"
 
 export interface RetryPolicy {
   /** Upper bound of the first wait. */
@@ -12,6 +13,15 @@ export interface RetryPolicy {
 }
 
 export const defaultRetryPolicy: RetryPolicy = { baseMillis: 1_000, capMillis: 30_000 }
+
+/**
+ * The policy the workers use, read when they start; a test provides a
+ * shorter one to the app layer.
+ */
+export const DeliveryRetryPolicy = Context.Reference<RetryPolicy>(
+  "app/webhooks/DeliveryRetryPolicy",
+  { defaultValue: () => defaultRetryPolicy },
+)
 
 /**
  * Returns the wait before attempt `failedAttempts + 1`. A `Retry-After`

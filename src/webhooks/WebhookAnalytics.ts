@@ -7,6 +7,7 @@
  */
 import { createHash, randomUUID } from "node:crypto"
 import { Context, type Duration, Effect, Layer, Schedule } from "effect"
+import { AnalyticsEvents } from "../analytics/AnalyticsEvents.ts"
 import type { AnalyticsEvent, WebhookEvent } from "../analytics/Events.ts"
 
 /** A webhook analytics event before it is stamped with its id. */
@@ -92,7 +93,17 @@ const make = (sink: AnalyticsSink, options: WebhookAnalyticsOptions) =>
 export class WebhookAnalytics extends Context.Service<WebhookAnalytics, WebhookAnalyticsShape>()(
   "app/webhooks/WebhookAnalytics",
 ) {
-  /** Sends the batches to `sink`, such as the analytics stream writer. */
+  /** Sends the batches to the analytics stream, which the ClickHouse batch writer reads. */
+  static readonly layer = (options: WebhookAnalyticsOptions = {}) =>
+    Layer.effect(
+      WebhookAnalytics,
+      Effect.gen(function* () {
+        const events = yield* AnalyticsEvents
+        return yield* make(events.emitMany, options)
+      }),
+    ).pipe(Layer.provide(AnalyticsEvents.layer))
+
+  /** Sends the batches to `sink`. */
   static readonly layerWith = (sink: AnalyticsSink, options: WebhookAnalyticsOptions = {}) =>
     Layer.effect(WebhookAnalytics, make(sink, options))
 

@@ -5,7 +5,7 @@
  * The ingest route reads the snapshot with no I/O; a change marker polled
  * every few seconds brings in rows written by other instances.
  */
-import { Context, type Duration, Effect, Layer, Redacted, Schedule } from "effect"
+import { Context, type Duration, Effect, Layer, type Redacted, Schedule } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { TokenCipher } from "../crypto/TokenCipher.ts"
@@ -48,6 +48,8 @@ export interface WebhookEndpointsShape {
   readonly reload: Effect.Effect<void, SqlError>
   /** Stores a new endpoint with its secrets encrypted, and reloads the snapshot. */
   readonly create: (endpoint: NewWebhookEndpoint) => Effect.Effect<WebhookEndpoint, SqlError>
+  /** Deletes an endpoint and reloads the snapshot; `false` when none has the id. */
+  readonly remove: (id: string) => Effect.Effect<boolean, SqlError>
 }
 
 export class WebhookEndpoints extends Context.Service<WebhookEndpoints, WebhookEndpointsShape>()(
@@ -147,9 +149,17 @@ const make = (pollInterval: Duration.Input) =>
           id,
           providerKey: endpoint.providerKey,
           integrationId: endpoint.integrationId,
-          secrets: endpoint.secrets.map((secret) => Redacted.make(Redacted.value(secret))),
+          secrets: endpoint.secrets,
           options: endpoint.options ?? {},
         }
+      })
+
+    const remove = (id: string) =>
+      Effect.gen(function* () {
+        const rows = yield* sql<{ readonly id: string }>`DELETE FROM webhook_endpoints
+          WHERE id = ${id}::uuid RETURNING id::text AS id`
+        yield* load
+        return rows.length > 0
       })
 
     return WebhookEndpoints.of({
@@ -157,5 +167,6 @@ const make = (pollInterval: Duration.Input) =>
       ofProvider: (providerKey) => byProvider.get(providerKey) ?? [],
       reload: load,
       create,
+      remove,
     })
   })

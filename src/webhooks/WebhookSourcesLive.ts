@@ -33,7 +33,7 @@ const channelOf = (endpoint: WebhookEndpoint): GoogleChannel | undefined => {
  * The endpoint's configuration: its secrets in place of the provider's and
  * its options over the provider's. A Google endpoint is one push channel.
  */
-const endpointScheme = (
+export const endpointScheme = (
   webhook: ProviderWebhook,
   endpoint: WebhookEndpoint,
 ): WebhookSchemeConfig | undefined => {

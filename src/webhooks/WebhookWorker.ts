@@ -18,7 +18,7 @@ import { makeDestinationSigner } from "./DestinationSigner.ts"
 import { makeEventProcessor, type WorkItem } from "./EventProcessor.ts"
 import { IntegrationRouting } from "./IntegrationRouting.ts"
 import { makePartitionedRunner } from "./PartitionedRunner.ts"
-import { defaultRetryPolicy, type RetryPolicy, worstCaseMillis } from "./RetrySchedule.ts"
+import { DeliveryRetryPolicy, type RetryPolicy, worstCaseMillis } from "./RetrySchedule.ts"
 import { WebhookAnalytics } from "./WebhookAnalytics.ts"
 import { WebhookCounters } from "./WebhookCounters.ts"
 import { WebhookEndpoints } from "./WebhookEndpoints.ts"
@@ -54,7 +54,7 @@ const make = (options: WebhookWorkerOptions) =>
     const settings = yield* AppConfig
     const queue = yield* StreamQueue
     const client = yield* HttpClient.HttpClient
-    const policy = options.retryPolicy ?? defaultRetryPolicy
+    const policy = options.retryPolicy ?? (yield* DeliveryRetryPolicy)
     const consumer = `${hostname()}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`
     const metricsContext = yield* Effect.context<never>()
     const update = Metrics.updateWith(metricsContext)
@@ -125,7 +125,7 @@ const make = (options: WebhookWorkerOptions) =>
         Effect.tap(() => Effect.sync(() => (readFailing = false))),
         Effect.catch((error) => {
           const log = readFailing
-            ? Effect.void
+            ? Effect.logDebug("webhook worker still cannot read the event stream", error)
             : Effect.logError("webhook worker cannot read the event stream; retrying", error)
           readFailing = true
           // A group lost with its stream (a Redis restart without persistence)

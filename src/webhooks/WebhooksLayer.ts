@@ -9,6 +9,7 @@ import { Layer } from "effect"
 import type { AppSettings } from "../config/AppConfig.ts"
 import { DeadLetters } from "./DeadLetters.ts"
 import { Deduplication } from "./Deduplication.ts"
+import { EventAdmission } from "./EventAdmission.ts"
 import { IntegrationRouting } from "./IntegrationRouting.ts"
 import { type AnalyticsSink, WebhookAnalytics } from "./WebhookAnalytics.ts"
 import { WebhookCounters } from "./WebhookCounters.ts"
@@ -16,7 +17,7 @@ import { WebhookEndpoints } from "./WebhookEndpoints.ts"
 import { WebhookSourcesLive } from "./WebhookSourcesLive.ts"
 
 export interface WebhookServicesOptions {
-  /** Where analytics events go; without one they are written to the debug log. */
+  /** Where analytics events go; by default the analytics stream. */
   readonly analyticsSink?: AnalyticsSink | undefined
 }
 
@@ -28,14 +29,15 @@ export const WebhookServicesLive = (
     WebhookSourcesLive,
     DeadLetters.layer,
     IntegrationRouting.layer,
-    Deduplication.layer({ window: settings.webhookDedupWindow }),
+    EventAdmission.layer({ window: settings.webhookDedupWindow }),
   ).pipe(
+    Layer.provideMerge(Deduplication.layer({ window: settings.webhookDedupWindow })),
     Layer.provideMerge(
       Layer.mergeAll(
         WebhookEndpoints.layer(),
         WebhookCounters.layer(),
         options.analyticsSink === undefined
-          ? WebhookAnalytics.layerLog
+          ? WebhookAnalytics.layer()
           : WebhookAnalytics.layerWith(options.analyticsSink),
       ),
     ),

@@ -41,7 +41,11 @@ describe("boot", () => {
 
   it("stops on a malformed TOKEN_ENCRYPTION_KEYS without echoing it", async () => {
     const secret = "k1:c2hvcnQ="
-    const result = await boot({ PORT: "39871", TOKEN_ENCRYPTION_KEYS: secret, ADMIN_API_KEY: VALID_ADMIN })
+    const result = await boot({
+      PORT: "39871",
+      TOKEN_ENCRYPTION_KEYS: secret,
+      ADMIN_API_KEY: VALID_ADMIN,
+    })
     expect(result.exitCode).not.toBe(0)
     expect(result.output).toContain("TOKEN_ENCRYPTION_KEYS")
     expect(result.output).not.toContain("c2hvcnQ=")
@@ -80,5 +84,42 @@ describe("boot", () => {
     expect(result.exitCode).not.toBe(0)
     expect(result.output).toContain("ROLE")
     expect(result.output).toContain("api, worker or all")
+  })
+})
+
+describe("shutdown", () => {
+  it("stops cleanly on SIGTERM after draining", async () => {
+    const port = 39000 + Math.floor(Math.random() * 500)
+    const child = Bun.spawn(["bun", "src/main.ts"], {
+      cwd: join(import.meta.dirname, "../.."),
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        DATA_DIR: dataDir,
+        PORT: String(port),
+      },
+      stdout: "pipe",
+      stderr: "pipe",
+    })
+    const output = Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+    ])
+    let ready = false
+    for (let attempt = 0; attempt < 150 && !ready; attempt++) {
+      ready = await fetch(`http://127.0.0.1:${port}/ready`).then(
+        (response) => response.status === 200,
+        () => false,
+      )
+      if (!ready) await Bun.sleep(100)
+    }
+    expect(ready).toBe(true)
+
+    child.kill("SIGTERM")
+    const exitCode = await child.exited
+    const text = (await output).join("")
+    expect(exitCode).toBe(0)
+    expect(text).toContain("shutting down")
+    expect(text).toContain("stopped")
   })
 })

@@ -82,10 +82,16 @@ export const resolveProvider = (
     }
     const { webhook: webhookOverride, ...oauthOverrides } = quirks
 
+    // A template with both parts configured without any OAuth field is a
+    // webhook sender only, such as a GitHub App that only delivers webhooks.
+    const webhookOnly =
+      template.webhook !== undefined && OAUTH_FIELDS.every((field) => input[field] === undefined)
     const oauth =
       template.oauth === undefined
         ? yield* rejectOAuthFields(template, input, oauthOverrides)
-        : yield* resolveOAuth(template.key, template.oauth, input, oauthOverrides, rules)
+        : webhookOnly
+          ? undefined
+          : yield* resolveOAuth(template.key, template.oauth, input, oauthOverrides, rules)
     const webhook = yield* resolveWebhook(template, webhookOverride, input.webhook_secret)
 
     let destinationUrl: string | undefined

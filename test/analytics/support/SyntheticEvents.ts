@@ -65,7 +65,15 @@ export const generateEvents = (options: GenerateOptions): Array<AnalyticsEvent> 
     }
     const kind = random()
     if (kind < 0.5) {
-      const outcome = pick(["received", "accepted", "rejected", "duplicate", "delivered", "failed", "dead_lettered"] as const)
+      const outcome = pick([
+        "received",
+        "accepted",
+        "rejected",
+        "duplicate",
+        "delivered",
+        "failed",
+        "dead_lettered",
+      ] as const)
       const webhook: WebhookEvent = {
         kind: "webhook",
         ...common,

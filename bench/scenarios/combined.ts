@@ -1,0 +1,164 @@
+/**
+ * Combined load: webhooks at 5,000/s, OAuth flows at 100/s (200 ms provider)
+ * and forced token refreshes at 100/s (20 ms provider), all at once against
+ * the service. Its figure is the service's peak RSS (VmHWM, reset before the
+ * load starts); the latencies of each part are recorded too.
+ */
+import { type BenchContext, measure, waitForIdle } from "../lib/context.ts"
+import { RequestStats, runOpenLoop } from "../lib/drivers.ts"
+import { completeCallback, createSession, serviceFlowTarget } from "../lib/flows.ts"
+import { Pool } from "../lib/http1.ts"
+import { round } from "../lib/latency.ts"
+import { memoryMb } from "../lib/proc.ts"
+import { putGithubProvider, putOAuthProvider } from "../lib/service.ts"
+import { makeWebhookRequests, signedPayloads } from "../lib/webhookPayloads.ts"
+import { FLOW_PROVIDER_LATENCY_MS } from "./oauthFlows.ts"
+import { connectIntegrations, REFRESH_PROVIDER_LATENCY_MS, tokenRequest } from "./tokenRefresh.ts"
+import { WEBHOOK_SECRET } from "./webhooks.ts"
+
+const WEBHOOK_RATE = 5_000
+const FLOW_RATE = 100
+const REFRESH_RATE = 100
+
+export const runCombinedScenario = async (context: BenchContext) => {
+  const seconds = context.options.quick ? 3 : 30
+  const webhookProvider = `bench-${context.runId}-ghc`
+  const flowProvider = `bench-${context.runId}-oauthc`
+  const refreshProvider = `bench-${context.runId}-refreshc`
+  await putGithubProvider(context.service, webhookProvider, WEBHOOK_SECRET, context.provider.url)
+  await putOAuthProvider(
+    context.service,
+    flowProvider,
+    context.provider.url,
+    FLOW_PROVIDER_LATENCY_MS,
+  )
+  await putOAuthProvider(
+    context.service,
+    refreshProvider,
+    context.provider.url,
+    REFRESH_PROVIDER_LATENCY_MS,
+  )
+  const ids = await connectIntegrations(
+    context,
+    refreshProvider,
+    context.options.quick ? 50 : 200,
+    "combined",
+  )
+  const refreshRequests = ids.map((id) => tokenRequest(context, id, true))
+
+  context.log(
+    `combined load for ${seconds} s: webhooks ${WEBHOOK_RATE}/s, flows ${FLOW_RATE}/s, refreshes ${REFRESH_RATE}/s`,
+  )
+  await waitForIdle(context.service.child.pid)
+  const port = context.service.port
+  const pool = new Pool({ host: "127.0.0.1", port, maxConnections: 1_024, timeoutMillis: 60_000 })
+  await pool.warm(32)
+  const requestFor = makeWebhookRequests({
+    path: `/webhooks/${webhookProvider}`,
+    host: `127.0.0.1:${port}`,
+    payloads: signedPayloads(WEBHOOK_SECRET, 256),
+    idPrefix: `${context.runId}-m`,
+    duplicateEvery: 0,
+  })
+  const flowTarget = serviceFlowTarget({
+    port,
+    adminKey: context.service.adminKey,
+    providerKey: flowProvider,
+    redirectUrl: `${context.provider.url}/done`,
+  })
+  const webhooks = new RequestStats()
+  const sessions = new RequestStats()
+  const callbacks = new RequestStats()
+  const refreshes = new RequestStats()
+  let connected = 0
+  const durationMillis = seconds * 1000
+
+  const { cpu, peakRssMb, targetThreads } = await measure(context, context.service.child, () =>
+    Promise.all([
+      runOpenLoop({
+        rate: WEBHOOK_RATE,
+        durationMillis,
+        drainMillis: 10_000,
+        send: (n, intendedAt) => webhooks.measure(pool, requestFor(n).bytes, intendedAt),
+      }),
+      runOpenLoop({
+        rate: FLOW_RATE,
+        durationMillis,
+        drainMillis: 60_000,
+        send: async (n, intendedAt) => {
+          const state = await createSession(
+            flowTarget,
+            pool,
+            sessions,
+            `bench-${context.runId}-m-${n}`,
+            intendedAt,
+          )
+          if (state === undefined) return
+          const outcome = await completeCallback(
+            flowTarget,
+            pool,
+            callbacks,
+            `code-m-${n}`,
+            state,
+            performance.now(),
+          )
+          if (outcome.connected) connected++
+        },
+      }),
+      runOpenLoop({
+        rate: REFRESH_RATE,
+        durationMillis,
+        drainMillis: 30_000,
+        send: (n, intendedAt) =>
+          refreshes.measure(pool, refreshRequests[n % refreshRequests.length]!, intendedAt),
+      }),
+    ]),
+  )
+  pool.close()
+  const webhookSummary = webhooks.summary()
+  const callbackSummary = callbacks.summary()
+  const refreshSummary = refreshes.summary()
+  const requests =
+    webhookSummary.ok + webhookSummary.errors + callbackSummary.ok + refreshSummary.ok
+  context.measurements.push({
+    scenario: "combined",
+    target: "service",
+    label: `webhooks ${WEBHOOK_RATE}/s + flows ${FLOW_RATE}/s + refreshes ${REFRESH_RATE}/s`,
+    generator: "bun open loop",
+    connections: 1_024,
+    seconds,
+    requests,
+    ok: webhookSummary.ok + connected + refreshSummary.ok,
+    errors:
+      webhookSummary.errors +
+      callbackSummary.errors +
+      sessions.errors.total +
+      refreshSummary.errors,
+    errorsByCause: {
+      ...Object.fromEntries(
+        Object.entries(webhookSummary.errorsByCause).map(([k, v]) => [`webhook_${k}`, v]),
+      ),
+      ...Object.fromEntries(
+        Object.entries(callbackSummary.errorsByCause).map(([k, v]) => [`callback_${k}`, v]),
+      ),
+      ...Object.fromEntries(
+        Object.entries(refreshSummary.errorsByCause).map(([k, v]) => [`refresh_${k}`, v]),
+      ),
+    },
+    throughput: round(webhookSummary.ok / seconds, 1),
+    latency: webhookSummary.latency,
+    cpu,
+    peakRssMb,
+    targetThreads,
+    extra: {
+      rssAtEndMb: memoryMb(context.service.child.pid)?.current,
+      flowsConnected: connected,
+      callbackServiceTime: callbacks.latency.summary(FLOW_PROVIDER_LATENCY_MS),
+      refreshServiceTime: refreshes.latency.summary(REFRESH_PROVIDER_LATENCY_MS),
+    },
+  })
+  context.log(
+    `  peak RSS ${peakRssMb} MB; webhook p99 ${webhookSummary.latency.p99} ms, ${connected} flows connected, ` +
+      `refresh p95 ${refreshSummary.latency.p95} ms, cpu ${cpu.percentOfCore.target}%`,
+  )
+}
