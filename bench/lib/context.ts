@@ -75,7 +75,8 @@ export interface BenchContext {
   readonly options: BenchOptions
   readonly runId: string
   readonly workDir: string
-  readonly service: Service
+  /** Replaced when the service had to be restarted between scenarios. */
+  service: Service
   readonly provider: Server
   readonly webhookFloor: Server
   readonly callbackFloor: Server

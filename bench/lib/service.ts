@@ -15,7 +15,20 @@ export interface Service {
   readonly adminKey: string
 }
 
+/** Keys the service runs with; kept for the whole run, so a restarted service reads the same rows. */
+export interface ServiceKeys {
+  readonly adminKey: string
+  /** `TOKEN_ENCRYPTION_KEYS` value, `k1:` and 32 random bytes in base64. */
+  readonly encryptionKeys: string
+}
+
+export const generateServiceKeys = (): ServiceKeys => ({
+  adminKey: randomBytes(32).toString("hex"),
+  encryptionKeys: `k1:${randomBytes(32).toString("base64")}`,
+})
+
 export const startService = async (options: {
+  readonly keys: ServiceKeys
   readonly repoDir: string
   readonly environment: Environment
   readonly port: number
@@ -25,8 +38,7 @@ export const startService = async (options: {
   readonly profileDir?: string | undefined
   readonly extraEnv?: Record<string, string> | undefined
 }): Promise<Service> => {
-  const adminKey = randomBytes(32).toString("hex")
-  const encryptionKey = randomBytes(32).toString("base64")
+  const { adminKey, encryptionKeys } = options.keys
   const profile =
     options.profileDir === undefined
       ? []
@@ -44,7 +56,7 @@ export const startService = async (options: {
       REDIS_URL: options.environment.redisUrl,
       DATA_DIR: options.environment.dataDir,
       ADMIN_API_KEY: adminKey,
-      TOKEN_ENCRYPTION_KEYS: `k1:${encryptionKey}`,
+      TOKEN_ENCRYPTION_KEYS: encryptionKeys,
       ALLOW_HTTP_LOOPBACK_PROVIDERS: "true",
       ALLOWED_REDIRECT_ORIGINS: options.allowedRedirectOrigin,
       LOG_LEVEL: "warn",

@@ -124,8 +124,23 @@ const make = Effect.gen(function* () {
     WHERE ${key === undefined ? sql`TRUE` : sql`key = ${key}`}
     ORDER BY key`
 
+  // A row that cannot be decrypted (its key was removed from
+  // TOKEN_ENCRYPTION_KEYS) is logged and left out, so one provider's
+  // secrets do not stop the service from starting with all the others.
+  const decryptOrSkip = (row: ProviderRow) =>
+    decryptRow(row).pipe(
+      Effect.map((source): ProviderSource | undefined => source),
+      Effect.catchTag("TokenCipherError", (error) =>
+        Effect.logError("stored provider cannot be decrypted and was skipped").pipe(
+          Effect.annotateLogs({ provider: row.key, error: error.message }),
+          Effect.as(undefined),
+        ),
+      ),
+    )
+
   const loadAll = selectRows(undefined).pipe(
-    Effect.flatMap((rows) => Effect.forEach(rows, decryptRow)),
+    Effect.flatMap((rows) => Effect.forEach(rows, decryptOrSkip)),
+    Effect.map((sources) => sources.filter((source) => source !== undefined)),
     Effect.withSpan("ProviderStore.loadAll"),
   )
 

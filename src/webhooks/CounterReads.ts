@@ -45,8 +45,8 @@ export const readWebhookCounters = (
   Effect.gen(function* () {
     const sql = yield* SqlClient
     const filter = provider === undefined ? sql`TRUE` : sql`provider_key = ${provider}`
-    // bigint columns come back as text, which keeps counts above 2^53 exact
-    // until they are converted for the JSON response.
+    // bigint columns come back as text. The JSON response converts them to
+    // numbers, which are exact up to 2^53.
     const counters = yield* sql<CounterRow>`SELECT provider_key, endpoint_id,
         received::text, accepted::text, rejected::text, duplicates::text, delivered::text,
         failed::text, dead_lettered::text, updated_at

@@ -16,7 +16,7 @@ import {
 export interface DeadLetter {
   readonly eventId: string
   readonly provider: string
-  /** Undefined when the stream payload could not be decoded; `payload` holds it then. */
+  /** Undefined when the stream payload could not be decoded; `payload` contains it then. */
   readonly event: QueuedWebhook | undefined
   readonly payload?: string | undefined
   readonly attempts: number

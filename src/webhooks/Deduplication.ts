@@ -1,6 +1,6 @@
 /**
  * Claims provider delivery ids, so a delivery that the provider sends again
- * (a retry after a slow answer, a replay) is acknowledged but not queued
+ * (a retry after a slow response, a replay) is acknowledged but not queued
  * twice. Only verified deliveries reach it, so a forged request never claims
  * an id.
  */
@@ -33,7 +33,7 @@ export interface DeduplicationShape {
   /**
    * Gives a claim back after the event could not be queued, so the
    * provider's retry is accepted. A release that fails is retried in the
-   * background until the store answers.
+   * background until the store responds.
    */
   readonly release: (key: string) => Effect.Effect<void>
 }

@@ -3,7 +3,7 @@
  * JSON POST, classified as delivered, worth retrying, or rejected for good.
  */
 import { Duration, Effect } from "effect"
-import { HttpBody, HttpClient, HttpClientRequest } from "effect/http"
+import { HttpBody, type HttpClient, HttpClientRequest } from "effect/http"
 import type { DestinationSigner } from "./DestinationSigner.ts"
 import { parseRetryAfter } from "./RetrySchedule.ts"
 
@@ -18,7 +18,7 @@ export type AttemptResult =
       readonly reason: string
       readonly error: string
     }
-  /** Any other status: the destination refuses the event, so retrying cannot help. */
+  /** Any other status: the destination rejects the event, so retrying cannot help. */
   | {
       readonly _tag: "Rejected"
       readonly status: number
@@ -62,8 +62,8 @@ export const makeDestinationClient = (options: {
         if (status >= 200 && status < 300) {
           return Effect.succeed<AttemptResult>({ _tag: "Delivered", status })
         }
-        // The body only explains the failure; a destination that sends a
-        // body that cannot be read still gets its status reported.
+        // The body only explains the failure, so a body that cannot be read
+        // still leaves the status to report.
         return response.text.pipe(
           Effect.orElseSucceed(() => ""),
           Effect.map((text): AttemptResult => {

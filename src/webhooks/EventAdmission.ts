@@ -11,12 +11,12 @@
  * claim back.
  */
 import { Context, type Duration, Effect, Layer, Option } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
 import { ttlMillis } from "../storage/KeyValue.ts"
 import { evalScript, luaScript, storeErrorFromRedis } from "../storage/RedisCommand.ts"
 import { RedisClient } from "../storage/RedisConnection.ts"
 import type { StoreError } from "../storage/StoreError.ts"
 import { StreamQueue } from "../storage/StreamQueue.ts"
-import { AppConfig } from "../config/AppConfig.ts"
 import { Deduplication, dedupKey } from "./Deduplication.ts"
 import { eventsStream } from "./WebhookEvent.ts"
 
@@ -67,8 +67,8 @@ const make = (options: { readonly window: Duration.Input }) =>
     if (Option.isSome(redis)) {
       const { client } = redis.value
       // The stores put REDIS_KEY_PREFIX before every key, so the script does
-      // too. The dedup key's hash tag is the stream's whole key, which puts
-      // both in one Redis Cluster slot; a prefix with its own tag does the same.
+      // too. The dedup key's hash tag is the stream's whole key, so both keys
+      // share one Redis Cluster slot. A prefix with its own tag also does.
       const prefix = (yield* AppConfig).redisKeyPrefix
       const streamKey = prefix + eventsStream
       const claimPrefix = `${prefix}{${streamKey}}:`

@@ -5,20 +5,26 @@
  *
  * Processed once in effect: a marker per event id in the key-value store
  * records that the status change ran (`handled`) and that delivery succeeded
- * (`delivered`). An entry delivered again after a crash skips what its marker
- * says is done; the destination gets the same `webhook-id` on every attempt,
+ * (`delivered`). An entry delivered again after a crash skips the steps its
+ * marker records as done, and the destination gets the same `webhook-id` on every attempt,
  * so it can drop a repeat that happened between delivery and marker.
  */
-import { Cause, type Context, Duration, Effect, Option, Schedule } from "effect"
+import { Cause, type Context, type Duration, Effect, Option, Schedule } from "effect"
 import type { ProviderRegistryShape } from "../providers/ProviderRegistry.ts"
 import type { KeyValue } from "../storage/KeyValue.ts"
 import type { StreamQueue } from "../storage/StreamQueue.ts"
 import { type DeadLetter, encodeDeadLetter } from "./DeadLetters.ts"
+import {
+  destinationPayload,
+  makeOutcomeRecorder,
+  makeRetryingDelivery,
+  type WithSlot,
+} from "./DeliveryAttempts.ts"
 import type { AttemptResult, DestinationRequest } from "./DestinationClient.ts"
 import type { IntegrationRoutingShape, RoutedIntegration } from "./IntegrationRouting.ts"
 import { matchLifecycleRule } from "./LifecycleEvents.ts"
-import { type RetryPolicy, retryDelayMillis } from "./RetrySchedule.ts"
-import type { WebhookAnalyticsRecord, WebhookAnalyticsShape } from "./WebhookAnalytics.ts"
+import type { RetryPolicy } from "./RetrySchedule.ts"
+import type { WebhookAnalyticsShape } from "./WebhookAnalytics.ts"
 import type { WebhookCountersShape } from "./WebhookCounters.ts"
 import type { WebhookEndpointsShape } from "./WebhookEndpoints.ts"
 import {
@@ -143,11 +149,7 @@ export const makeEventProcessor = (options: EventProcessorOptions) => {
     recordOutcome,
   })
 
-  const processEvent = (
-    item: WorkItem,
-    event: QueuedWebhook,
-    withSlot: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
-  ) =>
+  const processEvent = (item: WorkItem, event: QueuedWebhook, withSlot: WithSlot) =>
     Effect.gen(function* () {
       const eventId = eventIdOf(event, item.entryId)
       const key = markerKey(eventId)
@@ -225,10 +227,7 @@ export const makeEventProcessor = (options: EventProcessorOptions) => {
     })
 
   /** Processes one item; a failure leaves its entry pending for a later claim. */
-  return (
-    item: WorkItem,
-    withSlot: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
-  ): Effect.Effect<void> => {
+  return (item: WorkItem, withSlot: WithSlot): Effect.Effect<void> => {
     const event = item.event
     const work: Effect.Effect<unknown, unknown> =
       event === undefined

@@ -24,7 +24,7 @@ export interface IngestRecorder {
   readonly accepted: (sender: Sender, deliveryId: string | undefined, startedAt: number) => void
   readonly duplicate: (sender: Sender, deliveryId: string, startedAt: number) => void
   readonly handshake: (sender: Sender, startedAt: number) => void
-  /** The queue did not take the event and the provider was told to retry. */
+  /** The queue did not take the event, so the response asks the provider to retry. */
   readonly unavailable: (sender: Sender, startedAt: number) => void
   /** A path that names no configured provider or endpoint; only the metric counts it. */
   readonly unknown: (providerLabel: string, startedAt: number) => void

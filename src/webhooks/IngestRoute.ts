@@ -1,6 +1,6 @@
 /**
  * `POST /webhooks/{provider}` and `POST /webhooks/{provider}/{endpoint_id}`:
- * reads the raw body under the provider's limit, verifies it, answers
+ * reads the raw body under the provider's limit, verifies it, replies to
  * handshakes, claims the delivery id, appends the event to the durable stream
  * and only then acknowledges. A raw router route rather than an HttpApi
  * endpoint, because it is the hottest path of the service and needs the
@@ -103,7 +103,7 @@ const enqueue = (
     }),
     Effect.catchTag("StoreError", (error) => {
       ctx.recorder.unavailable(source, startedAt)
-      return Effect.logError("webhook event not queued; answered 503", error).pipe(
+      return Effect.logError("webhook event not queued; responded 503", error).pipe(
         Effect.annotateLogs({ provider, endpoint_id: endpointId ?? "" }),
         Effect.as(unavailableResponse),
       )

@@ -2,7 +2,7 @@
  * Maps a webhook event to its integrations and applies provider-signalled
  * status changes. An event from a provider-wide route is matched by the
  * template's routing key (Slack team id, GitHub installation id, Shopify shop
- * domain, Google channel id) against `integrations.external_id`; an event
+ * domain, Google channel id) against `integrations.external_id`. An event
  * from an endpoint belongs to the endpoint's integration.
  */
 import { Context, Effect, Layer } from "effect"

@@ -1,7 +1,7 @@
 /**
  * The request headers queued with each event, per scheme. The list is an
  * allowlist: signatures, channel tokens and `Authorization` are never kept,
- * so neither the stream nor a dead-letter listing holds a credential.
+ * so neither the stream nor a dead-letter listing contains a credential.
  */
 import type { WebhookSchemeConfig, WebhookSchemeName } from "./verify/Scheme.ts"
 

@@ -1,6 +1,6 @@
 /**
- * Runs items with bounded concurrency while keeping the order of items that
- * share a key: each key has its own queue, drained by one fiber at a time,
+ * Runs items with bounded concurrency and keeps the order of items that
+ * share a key. Each key has its own queue, drained by one fiber at a time,
  * and a semaphore bounds how many items do work at once. Submitting waits
  * while `maxBuffered` items are queued or running, which is how the stream
  * reader applies backpressure.
@@ -11,7 +11,7 @@ export interface PartitionedRunner<Item> {
   /** Queues the item behind earlier items of the same key. */
   readonly submit: (key: string, item: Item) => Effect.Effect<void>
   /** True while an item is queued or running under `key`. */
-  readonly holds: (key: string) => boolean
+  readonly isActive: (key: string) => boolean
 }
 
 /**
@@ -67,5 +67,5 @@ export const makePartitionedRunner = <Item>(options: {
         }),
       )
 
-    return { submit, holds: (key: string) => queues.has(key) } satisfies PartitionedRunner<Item>
+    return { submit, isActive: (key: string) => queues.has(key) } satisfies PartitionedRunner<Item>
   })

@@ -20,14 +20,13 @@ export class BodyUnreadable extends Data.TaggedError("BodyUnreadable")<{
   readonly cause?: unknown
 }> {
   override get message(): string {
-    switch (this.reason) {
-      case "invalid_content_length":
-        return "The Content-Length header is not a non-negative integer."
-      case "length_mismatch":
-        return "The request body is shorter than its Content-Length."
-      case "read_failed":
-        return "The request body could not be read."
+    if (this.reason === "invalid_content_length") {
+      return "The Content-Length header is not a non-negative integer."
     }
+    if (this.reason === "length_mismatch") {
+      return "The request body is shorter than its Content-Length."
+    }
+    return "The request body could not be read."
   }
 }
 

@@ -54,6 +54,10 @@ export const worstCaseMillis = (
 
 const delaySecondsPattern = /^[0-9]{1,9}$/
 
+// All three HTTP-date forms (IMF-fixdate, RFC 850, asctime) start with the
+// day name; `Date.parse` alone would also take "-5" or "2024" as dates.
+const httpDatePattern = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]{0,6},? /
+
 /**
  * Parses `Retry-After` as delay-seconds or an HTTP-date; `undefined` when
  * absent or unreadable. A date in the past means no wait.
@@ -65,7 +69,9 @@ export const parseRetryAfter = (
   if (value === undefined) return undefined
   const trimmed = value.trim()
   if (delaySecondsPattern.test(trimmed)) return Number(trimmed) * 1000
-  const date = Date.parse(trimmed)
+  if (!httpDatePattern.test(trimmed)) return undefined
+  // asctime carries no zone, and HTTP dates are always GMT.
+  const date = Date.parse(trimmed.endsWith("GMT") ? trimmed : `${trimmed} GMT`)
   if (Number.isNaN(date)) return undefined
   return Math.max(0, date - nowMillis)
 }

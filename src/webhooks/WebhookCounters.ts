@@ -3,7 +3,7 @@
  * and worker paths and added to Postgres once a second by a background
  * fiber, so counting never adds a database write to an acknowledgement.
  */
-import { Context, type Duration, Effect, Layer, Schedule } from "effect"
+import { Context, type Duration, Effect, Layer, Schedule, Semaphore } from "effect"
 import type { SqlClient } from "effect/sql/SqlClient"
 import {
   incrementWebhookCounters,
@@ -119,8 +119,8 @@ const make = (flushInterval: Duration.Input) =>
     }
 
     /** Puts counts of a failed write back, so the next flush retries them. */
-    const restore = (taken: Map<string, Map<string, Bucket>>, part: "totals" | "reasons") => {
-      for (const [provider, endpoints] of taken) {
+    const restore = (flushed: Map<string, Map<string, Bucket>>, part: "totals" | "reasons") => {
+      for (const [provider, endpoints] of flushed) {
         for (const [endpointId, old] of endpoints) {
           const bucket = bucketOf(provider, endpointId)
           if (part === "totals") {
@@ -142,15 +142,18 @@ const make = (flushInterval: Duration.Input) =>
 
     // The totals and the reasons are two statements. Each one's counts go
     // back only when that statement failed, so a retry never adds a count twice.
+    // One flush runs at a time, so a caller that flushes before reading the
+    // table also waits for a background flush that took the counts first.
+    const oneAtATime = yield* Semaphore.make(1)
     const flush = Effect.suspend(() => {
       if (buckets.size === 0) return Effect.void
-      const taken = buckets
+      const flushed = buckets
       buckets = new Map()
-      const { counters, rejections } = toDeltas(taken)
+      const { counters, rejections } = toDeltas(flushed)
 
       const writeTotals = incrementWebhookCounters(counters).pipe(
         Effect.catch((error) =>
-          Effect.sync(() => restore(taken, "totals")).pipe(
+          Effect.sync(() => restore(flushed, "totals")).pipe(
             Effect.andThen(
               Effect.logWarning("could not write webhook counters; will retry", error),
             ),
@@ -159,7 +162,7 @@ const make = (flushInterval: Duration.Input) =>
       )
       const writeReasons = incrementWebhookRejections(rejections).pipe(
         Effect.catch((error) =>
-          Effect.sync(() => restore(taken, "reasons")).pipe(
+          Effect.sync(() => restore(flushed, "reasons")).pipe(
             Effect.andThen(
               Effect.logWarning("could not write webhook rejection counts; will retry", error),
             ),
@@ -167,7 +170,7 @@ const make = (flushInterval: Duration.Input) =>
         ),
       )
       return Effect.andThen(writeTotals, writeReasons).pipe(Effect.provideContext(context))
-    })
+    }).pipe(oneAtATime.withPermits(1))
 
     yield* flush.pipe(Effect.repeat(Schedule.spaced(flushInterval)), Effect.forkScoped)
     // The final flush on shutdown keeps the counts of the last interval.

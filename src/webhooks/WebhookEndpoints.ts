@@ -90,7 +90,7 @@ const make = (pollInterval: Duration.Input) =>
           }),
         ),
         Effect.catchTag("TokenCipherError", (error) =>
-          Effect.logError("webhook endpoint secret does not decrypt; endpoint skipped").pipe(
+          Effect.logError("webhook endpoint secret failed to decrypt; endpoint skipped").pipe(
             Effect.annotateLogs({ endpoint_id: row.id, reason: error.reason }),
             Effect.as(undefined),
           ),

@@ -1,6 +1,6 @@
 /**
- * What the ingest route needs to know about the sender of a delivery: its
- * prepared verifier, body limit and the headers to keep, resolved from the
+ * The sender of a delivery as the ingest route uses it: the prepared
+ * verifier, the body limit and the headers to keep, resolved from the
  * provider registry and the webhook endpoints without any I/O.
  */
 import { Context } from "effect"
@@ -18,7 +18,7 @@ export interface WebhookSource {
   readonly keptHeaders: ReadonlyArray<string>
 }
 
-/** Why no source exists for a request path. */
+/** Reason that no source exists for a request path. */
 export type SourceMissing =
   /** No provider has this key. */
   | "unknown_provider"

@@ -9,9 +9,9 @@ import { AppConfig } from "../config/AppConfig.ts"
 import type { Provider, ProviderWebhook } from "../providers/Provider.ts"
 import { ProviderRegistry } from "../providers/ProviderRegistry.ts"
 import { keptHeaderNames } from "./KeptHeaders.ts"
+import { GoogleChannelVerifier } from "./verify/GoogleChannel.ts"
 import type { GoogleChannel, WebhookSchemeConfig } from "./verify/Scheme.ts"
 import { validateSchemeConfig } from "./verify/SchemeConfig.ts"
-import { GoogleChannelVerifier } from "./verify/GoogleChannel.ts"
 import { prepareWebhookVerifier } from "./verify/WebhookVerifiers.ts"
 import { type WebhookEndpoint, WebhookEndpoints } from "./WebhookEndpoints.ts"
 import { type SourceMissing, type WebhookSource, WebhookSources } from "./WebhookSource.ts"
@@ -81,8 +81,9 @@ export const WebhookSourcesLive = Layer.effect(
     })
 
     /**
-     * The provider-wide route. A Google provider finds the channel among its
-     * endpoints by the channel id header, at request time, from the snapshot.
+     * Builds the source of the provider-wide route. A Google provider looks
+     * the channel up among its endpoints by the channel id header, at request
+     * time, in the snapshot.
      */
     const buildProviderSource = (provider: Provider): WebhookSource | SourceMissing => {
       const webhook = provider.webhook

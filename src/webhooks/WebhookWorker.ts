@@ -1,9 +1,9 @@
 /**
- * The webhook workers of one process: a consumer in the `webhook-workers`
- * group of the `webhooks:events` stream that hands entries to a partitioned
- * runner (one ordered queue per integration or routing key, bounded by
- * DELIVERY_CONCURRENCY), claims entries that a crashed consumer left pending,
- * and keeps the queue gauges current.
+ * The webhook workers of one process. One consumer in the `webhook-workers`
+ * group of `webhooks:events` hands entries to a partitioned runner, which
+ * keeps one ordered queue per integration or routing key and runs at most
+ * DELIVERY_CONCURRENCY of them at once. The worker also claims entries that
+ * a crashed consumer left pending, and keeps the queue gauges current.
  */
 import { hostname } from "node:os"
 import { Duration, Effect, Fiber, Layer, Option, Schedule } from "effect"
@@ -87,14 +87,15 @@ const make = (options: WebhookWorkerOptions) =>
       metricsContext,
     })
 
-    // Entries this process holds, so a claim pass does not queue one twice.
-    const held = new Set<string>()
+    // Ids of the entries this process has queued or is running, so a claim
+    // pass does not queue one of them twice.
+    const inProcess = new Set<string>()
     const runner = yield* makePartitionedRunner<WorkItem>({
       concurrency: settings.deliveryConcurrency,
       maxBuffered: settings.deliveryConcurrency * 2,
       run: (item, withSlot) =>
         processor(item, withSlot).pipe(
-          Effect.ensuring(Effect.sync(() => held.delete(item.entryId))),
+          Effect.ensuring(Effect.sync(() => inProcess.delete(item.entryId))),
         ),
     })
 
@@ -102,8 +103,8 @@ const make = (options: WebhookWorkerOptions) =>
       Effect.forEach(
         entries,
         (entry) => {
-          if (held.has(entry.id)) return Effect.void
-          held.add(entry.id)
+          if (inProcess.has(entry.id)) return Effect.void
+          inProcess.add(entry.id)
           const event = decodeEvent(entry.payload)
           const item: WorkItem = {
             entryId: entry.id,
@@ -141,7 +142,7 @@ const make = (options: WebhookWorkerOptions) =>
       .claimStale(eventsStream, workerGroup, consumer, { minIdle: claimIdle, count: batch })
       .pipe(
         Effect.flatMap((entries) => {
-          const fresh = entries.filter((entry) => !held.has(entry.id))
+          const fresh = entries.filter((entry) => !inProcess.has(entry.id))
           if (fresh.length === 0) return Effect.void
           return Effect.logInfo("claimed webhook events left pending by another worker").pipe(
             Effect.annotateLogs({ count: fresh.length }),
@@ -185,14 +186,15 @@ const make = (options: WebhookWorkerOptions) =>
       Effect.annotateLogs({ consumer, claim_idle: Duration.format(claimIdle) }),
     )
 
-    // On shutdown stop taking entries, then give the held ones time to finish;
-    // what is still running then is interrupted and stays pending for a claim.
+    // On shutdown the worker stops reading, then gives its entries time
+    // to finish. Whatever still runs after that is interrupted and stays
+    // pending until a worker claims it.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         yield* Fiber.interrupt(readFiber)
         yield* Fiber.interrupt(claimFiber)
         yield* Effect.sleep("50 millis").pipe(
-          Effect.repeat({ until: () => held.size === 0 }),
+          Effect.repeat({ until: () => inProcess.size === 0 }),
           Effect.timeoutOption(settings.shutdownTimeout),
         )
       }),

@@ -119,7 +119,7 @@ export const WebhooksHandlers = HttpApiBuilder.group(Api, "webhooks", (handlers)
             options: payload.options ?? {},
           }
           // The same check the ingest route runs, so an endpoint that could
-          // never verify a delivery is refused here rather than stored.
+          // never verify a delivery is rejected here rather than stored.
           if (endpointScheme(provider.webhook, draft) === undefined) {
             return yield* Effect.fail(
               apiError(

@@ -17,7 +17,7 @@ import { WebhookEndpoints } from "./WebhookEndpoints.ts"
 import { WebhookSourcesLive } from "./WebhookSourcesLive.ts"
 
 export interface WebhookServicesOptions {
-  /** Where analytics events go; by default the analytics stream. */
+  /** Destination of the analytics events; the analytics stream by default. */
   readonly analyticsSink?: AnalyticsSink | undefined
 }
 

@@ -43,7 +43,7 @@ const standardProvider = (app: WebhookTestApp, destination?: string) =>
     return key
   })
 
-/** The server still answers a valid delivery after the attack. */
+/** The server still accepts a valid delivery after the attack. */
 const stillServing = (app: WebhookTestApp, key: string) =>
   Effect.gen(function* () {
     const body = JSON.stringify({ alive: crypto.randomUUID() })

@@ -158,6 +158,13 @@ describe.each(storeModes)("webhook field cases (%s stores)", (mode) => {
         expect(forged.status).toBe(401)
         expect(forged.text).not.toContain(challenge)
 
+        const sslCheck = "ssl_check=1&token=xyzz0WbapA4vBCDEFasx0q6G"
+        const ssl = yield* deliver(app, `/webhooks/${slackKey}`, sslCheck, {
+          ...slackHeaders(slackSecret, nowSeconds(), sslCheck),
+          "content-type": "application/x-www-form-urlencoded",
+        })
+        expect(ssl.status).toBe(200)
+
         const zoomKey = randomKey("zoom")
         const zoomSecret = "zoom-secret-token"
         yield* createProvider(app, zoomKey, {

@@ -9,7 +9,12 @@ import { Webhook } from "standardwebhooks"
 import { jsonResponse, startFakeProvider } from "../oauth/support/FakeProvider.ts"
 import { connect } from "../oauth/support/OAuthTestApp.ts"
 import { storeModes } from "../support/StoreModes.ts"
-import { type Destination, ok, startDestination } from "./support/Destination.ts"
+import {
+  type DeliveryPayload,
+  type Destination,
+  ok,
+  startDestination,
+} from "./support/Destination.ts"
 import { nowSeconds, slackHeaders, standardHeaders } from "./support/Signers.ts"
 import {
   api,
@@ -108,7 +113,10 @@ describe.each(storeModes)("webhook delivery (%s stores)", (mode) => {
         yield* eventually(Effect.sync(() => expect(destination.received).toHaveLength(1)))
         const [delivery] = destination.received
         const headers = Object.fromEntries(delivery!.headers.entries())
-        const verified = new Webhook(DESTINATION_SECRET).verify(delivery!.body, headers) as any
+        const verified = new Webhook(DESTINATION_SECRET).verify(
+          delivery!.body,
+          headers,
+        ) as DeliveryPayload
         expect(verified.data.delivery_id).toBe("msg_signed")
         expect(headers["webhook-id"]).toBe(verified.data.event_id)
       }).pipe(Effect.scoped),
@@ -176,7 +184,7 @@ describe.each(storeModes)("webhook delivery (%s stores)", (mode) => {
       }).pipe(Effect.scoped),
     )
 
-    it.effect("dead-letters a refused event at once and replays all", () =>
+    it.effect("dead-letters a rejected event at once", () =>
       Effect.gen(function* () {
         const app = yield* WebhookApp
         const destination = yield* startDestination

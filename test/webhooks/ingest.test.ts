@@ -59,7 +59,7 @@ describe.each(storeModes)("ingest route (%s stores)", (mode) => {
       }).pipe(Effect.scoped),
     )
 
-    it.effect("answers a replayed delivery as duplicate", () =>
+    it.effect("marks a replayed delivery duplicate", () =>
       Effect.gen(function* () {
         const app = yield* WebhookApp
         const destination = yield* startDestination
@@ -250,8 +250,8 @@ describe.each(storeModes)("ingest body limit (%s stores)", (mode) => {
             headers: standardHeaders(SECRET, "ignored"),
           }).catch((error: unknown) => error as Error),
         )
-        // The server answers 413 as soon as the count passes the limit; the
-        // client may see the answer or a reset while it is still sending.
+        // The server responds 413 as soon as the count passes the limit, so
+        // the client sees either that response or a reset while it sends.
         if (response instanceof Response) {
           expect(response.status).toBe(413)
           expect(errorCode(yield* Effect.promise(() => response.text()))).toBe("payload_too_large")

@@ -1,5 +1,5 @@
 /**
- * Redis stops while providers keep delivering: the route answers 503 so the
+ * Redis stops while providers keep delivering: the route responds 503 so the
  * providers retry, and after Redis restarts every event acknowledged before
  * the stop is still there and reaches the destination. Runs on a private
  * Redis server, with the embedded Postgres.

@@ -1,4 +1,4 @@
-import { findMatchingKey, hmacKeysFromSecrets } from "./Hmac.ts"
+import { hmacKeysFromSecrets } from "./Hmac.ts"
 import {
   decodeUtf8,
   type JsonObject,
@@ -8,10 +8,8 @@ import {
   startsWithJsonObject,
   stringField,
 } from "./Payload.ts"
-import { requireHeader } from "./RequestHeaders.ts"
 import { defaultToleranceSeconds, type SlackOptions } from "./Scheme.ts"
-import { decodeSignature } from "./SignatureEncoding.ts"
-import { checkTimestampHeader } from "./Timestamp.ts"
+import { checkV0Signature } from "./V0Signature.ts"
 import {
   emptyDelivery,
   fromSyncCheck,
@@ -20,9 +18,7 @@ import {
 } from "./Verifier.ts"
 import { WebhookRejected } from "./WebhookRejected.ts"
 
-const signatureHeader = "x-slack-signature"
-const timestampHeader = "x-slack-request-timestamp"
-const signaturePrefix = "v0="
+const headers = { signature: "x-slack-signature", timestamp: "x-slack-request-timestamp" }
 const sslCheckReply = { status: 200, contentType: "text/plain; charset=utf-8", body: "" }
 
 /**
@@ -35,24 +31,9 @@ export const SlackVerifier = makeWebhookVerifier<SlackOptions>("slack", (config)
   const toleranceSeconds = config.options.toleranceSeconds ?? defaultToleranceSeconds
 
   return fromSyncCheck((request) => {
-    const signature = requireHeader(request, signatureHeader)
-    if (signature instanceof WebhookRejected) return signature
-    if (!signature.startsWith(signaturePrefix)) {
-      return WebhookRejected.make("malformed_header", signatureHeader)
-    }
-
-    const timestamp = checkTimestampHeader(request, timestampHeader, toleranceSeconds)
-    if (timestamp instanceof WebhookRejected) return timestamp
-
-    const candidate = decodeSignature(
-      signature.slice(signaturePrefix.length),
-      "hex",
-      keys.digestLength,
-    )
-    const signed = ["v0:", timestamp.text, ":", request.body]
-    if (findMatchingKey(keys, signed, candidate === undefined ? [] : [candidate]) < 0) {
-      return WebhookRejected.make("signature_mismatch", signatureHeader)
-    }
+    const checked = checkV0Signature(request, keys, headers, toleranceSeconds)
+    if (checked instanceof WebhookRejected) return checked
+    const timestamp = checked.timestamp
 
     return readSlackBody(request.body, timestamp.seconds)
   })

@@ -1,15 +1,11 @@
-import { computeHmac, findMatchingKey, hmacKeysFromSecrets } from "./Hmac.ts"
+import { computeHmac, hmacKeysFromSecrets } from "./Hmac.ts"
 import { objectField, parseJsonObject, stringField } from "./Payload.ts"
-import { requireHeader } from "./RequestHeaders.ts"
 import { defaultToleranceSeconds, type ZoomOptions } from "./Scheme.ts"
-import { decodeSignature } from "./SignatureEncoding.ts"
-import { checkTimestampHeader } from "./Timestamp.ts"
+import { checkV0Signature } from "./V0Signature.ts"
 import { emptyDelivery, fromSyncCheck, makeWebhookVerifier } from "./Verifier.ts"
 import { WebhookRejected } from "./WebhookRejected.ts"
 
-const signatureHeader = "x-zm-signature"
-const timestampHeader = "x-zm-request-timestamp"
-const signaturePrefix = "v0="
+const headers = { signature: "x-zm-signature", timestamp: "x-zm-request-timestamp" }
 
 /**
  * Zoom: `v0=` and the hex HMAC-SHA256 of `v0:{timestamp}:{body}` with the
@@ -23,23 +19,9 @@ export const ZoomVerifier = makeWebhookVerifier<ZoomOptions>("zoom", (config) =>
   const toleranceSeconds = config.options.toleranceSeconds ?? defaultToleranceSeconds
 
   return fromSyncCheck((request) => {
-    const signature = requireHeader(request, signatureHeader)
-    if (signature instanceof WebhookRejected) return signature
-    if (!signature.startsWith(signaturePrefix)) {
-      return WebhookRejected.make("malformed_header", signatureHeader)
-    }
-
-    const timestamp = checkTimestampHeader(request, timestampHeader, toleranceSeconds)
-    if (timestamp instanceof WebhookRejected) return timestamp
-
-    const candidate = decodeSignature(
-      signature.slice(signaturePrefix.length),
-      "hex",
-      keys.digestLength,
-    )
-    const signed = ["v0:", timestamp.text, ":", request.body]
-    const keyIndex = findMatchingKey(keys, signed, candidate === undefined ? [] : [candidate])
-    if (keyIndex < 0) return WebhookRejected.make("signature_mismatch", signatureHeader)
+    const checked = checkV0Signature(request, keys, headers, toleranceSeconds)
+    if (checked instanceof WebhookRejected) return checked
+    const { timestamp, keyIndex } = checked
 
     const event = parseJsonObject(request.body)
     if (event === undefined) return WebhookRejected.make("malformed_body")

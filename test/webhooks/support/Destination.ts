@@ -1,15 +1,35 @@
 /**
  * A loopback destination for processed events. It records every delivery
- * and answers with the status the test sets, so retries, recovery and dead
+ * and responds with the status the test sets, so retries, recovery and dead
  * letters can be driven from a test.
  */
 import { Effect } from "effect"
 
+/** The JSON body the service sends to a destination. */
+export interface DeliveryPayload {
+  readonly type: string
+  readonly timestamp: string
+  readonly data: {
+    readonly event_id: string
+    readonly provider: string
+    readonly endpoint_id: string | null
+    readonly integration_id: string | null
+    readonly organization_id: string | null
+    readonly integration_ids: ReadonlyArray<string>
+    readonly delivery_id: string | null
+    readonly routing_key: string | null
+    readonly event_type: string | null
+    readonly received_at: string
+    readonly headers: Readonly<Record<string, string>>
+    readonly body: string
+    readonly body_encoding: "utf8" | "base64"
+  }
+}
+
 export interface ReceivedDelivery {
   readonly headers: Headers
   readonly body: string
-  /** The parsed JSON body, as the service sends it. */
-  readonly payload: any
+  readonly payload: DeliveryPayload
 }
 
 export type Responder = (
@@ -20,11 +40,11 @@ export type Responder = (
 export interface Destination {
   readonly url: string
   readonly received: Array<ReceivedDelivery>
-  /** Sets how the destination answers from now on. */
+  /** Sets how the destination responds from now on. */
   readonly respond: (responder: Responder) => void
   /** Deliveries of one event id (`webhook-id`), in arrival order. */
   readonly deliveriesOf: (eventId: string) => ReadonlyArray<ReceivedDelivery>
-  /** Distinct `webhook-id` values received with a 2xx answer. */
+  /** Distinct `webhook-id` values received with a 2xx response. */
   readonly acceptedIds: () => ReadonlySet<string>
 }
 

@@ -34,7 +34,7 @@ export const rawRequest = (
       const match = /^HTTP\/1\.1 (\d{3})/.exec(text)
       resume(Effect.succeed({ status: match ? Number(match[1]) : undefined, text }))
     }
-    socket.on("data", (chunk) => chunks.push(chunk))
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk))
     socket.on("end", finish)
     socket.on("close", finish)
     socket.on("error", finish)
