@@ -30,7 +30,8 @@ const profile = JSON.parse(readFileSync(file, "utf8")) as Profile
 
 const byId = new Map(profile.nodes.map((node) => [node.id, node]))
 const parent = new Map<number, number>()
-for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id)
+for (const node of profile.nodes)
+  for (const child of node.children ?? []) parent.set(child, node.id)
 
 /** The package or service folder a frame belongs to. */
 const ownerOf = (url: string): string => {

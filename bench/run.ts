@@ -14,7 +14,7 @@ import { freePort, prepareEnvironment } from "./lib/environment.ts"
 import { evaluateGoals } from "./lib/goals.ts"
 import { describeMachine } from "./lib/proc.ts"
 import { writeResults } from "./lib/report.ts"
-import { startService } from "./lib/service.ts"
+import { generateServiceKeys, startService } from "./lib/service.ts"
 import { findWrk } from "./lib/wrk.ts"
 import { runAnalyticsScenario } from "./scenarios/analytics.ts"
 import { runCombinedScenario } from "./scenarios/combined.ts"
@@ -39,6 +39,7 @@ const USAGE = `Usage: bun run bench [-- options]
   --redis-url URL      Redis server (default redis://127.0.0.1:6379)
   --postgres-url URL   Postgres server and maintenance database; the run creates and
                        drops its own database there (default postgres://postgres@127.0.0.1:5432/test)
+  --role ROLE          the service's ROLE: all (default) or api, which runs no queue workers
   --clickhouse-url URL ClickHouse server for the service's analytics (default: embedded chDB)
   --profile            run the service with bun --cpu-prof and keep the profile
   --keep-database      do not drop the run's Postgres database at the end
@@ -55,6 +56,7 @@ const readOptions = (): BenchOptions => {
       "redis-url": { type: "string", default: "redis://127.0.0.1:6379" },
       "postgres-url": { type: "string", default: "postgres://postgres@127.0.0.1:5432/test" },
       "clickhouse-url": { type: "string", default: "" },
+      role: { type: "string", default: "all" },
       profile: { type: "boolean", default: false },
       "keep-database": { type: "boolean", default: false },
       "no-wrk": { type: "boolean", default: false },
@@ -75,6 +77,9 @@ const readOptions = (): BenchOptions => {
         `unknown scenario "${name}"; expected one of ${Object.keys(SCENARIOS).join(", ")}`,
       )
   }
+  if (values.role !== "all" && values.role !== "api") {
+    throw new Error(`--role must be all or api, got "${values.role}"`)
+  }
   const redisDb = Number(values["redis-db"])
   if (!Number.isInteger(redisDb) || redisDb < 0)
     throw new Error(`--redis-db must be a database number, got "${values["redis-db"]}"`)
@@ -85,6 +90,7 @@ const readOptions = (): BenchOptions => {
     postgresUrl: values["postgres-url"],
     redisUrl: values["redis-url"],
     clickhouseUrl: values["clickhouse-url"] === "" ? undefined : values["clickhouse-url"],
+    role: values.role,
     profile: values.profile,
     keepDatabase: values["keep-database"],
     noWrk: values["no-wrk"],
@@ -169,16 +175,22 @@ const main = async () => {
     workDir,
   )
   const profileDir = options.profile ? join(workDir, "profile") : undefined
-  const service = await startService({
-    repoDir,
-    environment,
-    port: await freePort(),
-    allowedRedirectOrigin: provider.url,
-    logFile: join(workDir, "service.log"),
-    profileDir,
-    extraEnv:
-      options.clickhouseUrl === undefined ? undefined : { CLICKHOUSE_URL: options.clickhouseUrl },
-  })
+  const keys = generateServiceKeys()
+  const launchService = async () =>
+    startService({
+      keys,
+      repoDir,
+      environment,
+      port: await freePort(),
+      allowedRedirectOrigin: provider.url,
+      logFile: join(workDir, "service.log"),
+      profileDir,
+      extraEnv: {
+        ROLE: options.role,
+        ...(options.clickhouseUrl === undefined ? {} : { CLICKHOUSE_URL: options.clickhouseUrl }),
+      },
+    })
+  const service = await launchService()
   log(`service ready on ${service.baseUrl} (logs in ${workDir})`)
 
   const wrk = options.noWrk ? undefined : findWrk()
@@ -206,6 +218,16 @@ const main = async () => {
   await measureIdle(context)
   for (const [name, scenario] of Object.entries(SCENARIOS)) {
     if (options.only.length > 0 && !options.only.includes(name)) continue
+    const exited =
+      context.service.child.process.exitCode ?? context.service.child.process.signalCode
+    if (exited !== null) {
+      // Measurements after this point come from a fresh process; the notes say so.
+      context.notes.push(
+        `The service had exited (${exited}) before "${name}" and was started again.`,
+      )
+      log(`the service had exited (${exited}); starting it again`)
+      context.service = await launchService()
+    }
     try {
       await scenario(context)
     } catch (error) {
@@ -215,7 +237,7 @@ const main = async () => {
     }
   }
 
-  const exitCode = await service.child.stop(30_000)
+  const exitCode = await context.service.child.stop(30_000)
   if (profileDir !== undefined) context.notes.push(`CPU profile of the service: ${profileDir}`)
   if (exitCode !== 0)
     context.notes.push(`The service exited with ${exitCode}; see ${join(workDir, "service.log")}.`)
@@ -232,6 +254,9 @@ const main = async () => {
       (wrk === undefined
         ? "; the same generator, closed loop, for saturation"
         : `; ${wrk} (1 thread, 32 connections) for webhook saturation`),
+    serviceSetup:
+      `ROLE=${options.role}, Postgres and Redis servers, analytics in ` +
+      (options.clickhouseUrl === undefined ? "the embedded chDB" : "a ClickHouse server"),
     goals: evaluateGoals(context.measurements),
     measurements: context.measurements,
     skipped: context.skipped,

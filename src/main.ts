@@ -8,13 +8,14 @@ import { Cause, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { makeAppLayer } from "./app/AppLayer.ts"
 import { readAppSettings } from "./config/AppConfig.ts"
 import { resolveSecrets } from "./config/EmbeddedSecrets.ts"
+import { checkPortAvailable } from "./config/PortCheck.ts"
 import { parseKeyRing } from "./crypto/KeyRing.ts"
 import * as Logging from "./observability/Logging.ts"
 
-const describeBootFailure = (error: unknown): string => {
-  const tagged = error as { _tag?: string; message?: string }
-  if (tagged._tag === "ConfigInvalid") return `invalid configuration: ${tagged.message}`
-  return `start-up failed: ${tagged.message ?? String(error)}`
+const describeBootFailure = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause) as { _tag?: string; message?: string }
+  if (error?._tag === "ConfigInvalid") return `invalid configuration: ${error.message}`
+  return `start-up failed: ${error?.message ?? String(error)}`
 }
 
 const program = Effect.gen(function* () {
@@ -22,6 +23,7 @@ const program = Effect.gen(function* () {
   const secrets = yield* resolveSecrets(settings)
   // Checked before any store starts, so a bad key ring fails in milliseconds.
   yield* parseKeyRing(secrets.tokenEncryptionKeys)
+  if (settings.role !== "worker") yield* checkPortAvailable(settings.host, settings.port)
   const logging = Logging.layer({ format: settings.logFormat, level: settings.logLevel })
 
   const app = makeAppLayer(
@@ -55,11 +57,15 @@ const program = Effect.gen(function* () {
 
 BunRuntime.runMain(
   program.pipe(
-    Effect.catch((error) =>
-      Effect.sync(() => {
-        process.stderr.write(`${describeBootFailure(error)}\n`)
-        process.exitCode = 1
-      }),
+    // Failures and defects alike end the boot with one line on stderr; a
+    // stop requested by a signal is an interruption and passes through.
+    Effect.catchCause((cause) =>
+      Cause.hasInterruptsOnly(cause)
+        ? Effect.failCause(cause)
+        : Effect.sync(() => {
+            process.stderr.write(`${describeBootFailure(cause)}\n`)
+            process.exitCode = 1
+          }),
     ),
   ),
   {

@@ -25,6 +25,8 @@ export interface BenchOptions {
   readonly redisUrl: string
   /** ClickHouse server for the service; undefined runs the embedded chDB. */
   readonly clickhouseUrl: string | undefined
+  /** The service's ROLE; `api` runs no queue workers. */
+  readonly role: string
   readonly profile: boolean
   readonly keepDatabase: boolean
   /** Use the Bun generator even when wrk is installed. */
@@ -121,6 +123,28 @@ export const measure = async <T>(
   const wallSeconds = (performance.now() - startedAt) / 1000
   const targetThreads = threadGroupUsage(threadsBefore, threadCpu(target.pid), wallSeconds)
   return { result, cpu, peakRssMb: memoryMb(target.pid)?.peak, targetThreads }
+}
+
+/**
+ * Waits until the fake provider has received no token request for a second
+ * (at most `timeoutMillis`). Callbacks whose clients gave up may still be
+ * queued in the service for a provider permit; they use little CPU, so
+ * `waitForIdle` alone would not see them. Returns the seconds waited.
+ */
+export const waitForProviderQuiet = async (context: BenchContext, timeoutMillis = 120_000) => {
+  const start = performance.now()
+  const tokenRequests = async () => {
+    const response = await fetch(`${context.provider.url}/stats`)
+    return ((await response.json()) as { token_requests: number }).token_requests
+  }
+  let last = await tokenRequests()
+  while (performance.now() - start < timeoutMillis) {
+    await Bun.sleep(1_000)
+    const current = await tokenRequests()
+    if (current === last) break
+    last = current
+  }
+  return (performance.now() - start) / 1000
 }
 
 /**

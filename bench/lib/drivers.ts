@@ -20,6 +20,8 @@ export class RequestStats {
   /** From the moment the request was handed to the pool. */
   readonly wire = new LatencyRecorder()
   readonly sendLag = new LatencyRecorder()
+  /** Time from the intended send to the failure, for requests that failed without a response. */
+  readonly failedAfter = new LatencyRecorder()
   readonly errors = new ErrorCounter()
   readonly statuses: Record<string, number> = {}
   ok = 0
@@ -51,6 +53,7 @@ export class RequestStats {
       return response
     } catch (error) {
       this.errors.add(error instanceof RequestFailed ? error.reason : "client_error")
+      this.failedAfter.record(performance.now() - intendedAt)
       return undefined
     }
   }
@@ -64,6 +67,7 @@ export class RequestStats {
     latency: LatencySummary
     wireLatency: LatencySummary
     sendLag: LatencySummary
+    failedAfter: LatencySummary
   } {
     return {
       ok: this.ok,
@@ -73,6 +77,7 @@ export class RequestStats {
       latency: this.latency.summary(offsetMillis),
       wireLatency: this.wire.summary(offsetMillis),
       sendLag: this.sendLag.summary(),
+      failedAfter: this.failedAfter.summary(),
     }
   }
 }

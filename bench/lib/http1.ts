@@ -274,7 +274,7 @@ export const buildRequest = (
   return bodyBytes === undefined ? headBytes : Buffer.concat([headBytes, bodyBytes])
 }
 
-/** The value of one response header, or undefined. `name` is lower-case. */
+/** Returns the value of one response header, or undefined. `name` is lower-case. */
 export const headerValue = (response: HttpResponse, name: string): string | undefined => {
   const start = response.lowerHeaders.indexOf(`\r\n${name}:`)
   if (start < 0) return undefined

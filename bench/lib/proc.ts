@@ -139,7 +139,7 @@ export class CpuMeter {
   }
 }
 
-/** The machine, for the record of a run. */
+/** Describes the machine for the record of a run. */
 export const describeMachine = () => {
   const cpuinfo = readFileSync("/proc/cpuinfo", "latin1")
   const meminfo = readFileSync("/proc/meminfo", "latin1")

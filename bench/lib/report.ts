@@ -16,6 +16,8 @@ export interface RunRecord {
   readonly quick: boolean
   readonly machine: Record<string, unknown>
   readonly generator: string
+  /** How the service was configured, such as its ROLE and analytics store. */
+  readonly serviceSetup?: string | undefined
   readonly goals: ReadonlyArray<GoalResult>
   readonly measurements: ReadonlyArray<Measurement>
   readonly skipped: ReadonlyArray<Skipped>
@@ -129,11 +131,13 @@ export const renderMarkdown = (record: RunRecord, chartFile: string | undefined)
   lines.push(
     `- machine: ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.memoryGb} GB, kernel ${machine.kernel}, Bun ${machine.bun}, load average at start ${machine.loadAverageAtStart}`,
   )
+  if (record.serviceSetup !== undefined) lines.push(`- service: ${record.serviceSetup}`)
   lines.push(`- generators: ${record.generator}`, "")
 
   lines.push("## Goals", "", "| goal | measured | floor | met |", "| --- | --- | --- | --- |")
   for (const goal of record.goals) {
-    const met = goal.met === undefined ? "not measured" : goal.met ? "yes" : "no"
+    let met = "not measured"
+    if (goal.met !== undefined) met = goal.met ? "yes" : "no"
     lines.push(`| ${goal.goal} | ${goal.measured} | ${cell(goal.floor)} | ${met} |`)
   }
   lines.push("")

@@ -118,7 +118,7 @@ export const putGithubProvider = (
     webhook_secret: webhookSecret,
   })
 
-/** Configures a generic OAuth 2.0 provider whose token endpoint answers after `latencyMillis`. */
+/** Configures a generic OAuth 2.0 provider whose token endpoint responds after `latencyMillis`. */
 export const putOAuthProvider = (
   service: Service,
   key: string,

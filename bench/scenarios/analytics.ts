@@ -2,7 +2,7 @@
  * Analytics lag: how long after the service acknowledged a webhook the event
  * shows up in `GET /v1/analytics/webhooks` (the sum of `accepted` over the
  * minute buckets of the provider), at 5,000 events/s. A poller reads the
- * aggregates every 100 ms; the k-th acknowledged event counts as visible at
+ * aggregates every 100 ms. The k-th acknowledged event counts as visible at
  * the end of the first poll whose sum reached k. The figure is therefore an
  * upper bound, too high by at most one poll interval plus one query.
  */
@@ -69,14 +69,14 @@ export const runAnalyticsScenario = async (context: BenchContext) => {
     context.skipped.push({
       scenario: "analytics.lag",
       reason:
-        "GET /v1/analytics/webhooks answered 404: the analytics route is not in the service yet.",
+        "GET /v1/analytics/webhooks returned 404: the analytics route is not in the service yet.",
     })
     context.log("analytics lag: skipped, the route answered 404")
     return
   }
   if (probe.status !== 200) {
     throw new Error(
-      `GET /v1/analytics/webhooks answered ${probe.status}: ${probe.text.slice(0, 300)}`,
+      `GET /v1/analytics/webhooks returned ${probe.status}: ${probe.text.slice(0, 300)}`,
     )
   }
 

@@ -1,12 +1,12 @@
 /**
- * OAuth flows against a provider whose token endpoint answers after 200 ms:
+ * OAuth flows against a provider whose token endpoint responds after 200 ms:
  * many flows in flight at once (all sessions created first, then every
  * callback sent at the same moment on its own connection, as separate
  * browsers would), and flows started at fixed rates (sustained and burst).
  * Callback service time is the callback latency minus the provider latency.
  * Each load runs against the callback floor and then the service.
  */
-import { type BenchContext, measure, waitForIdle } from "../lib/context.ts"
+import { type BenchContext, measure, waitForIdle, waitForProviderQuiet } from "../lib/context.ts"
 import { RequestStats, runBounded, runOpenLoop } from "../lib/drivers.ts"
 import {
   completeCallback,
@@ -27,6 +27,7 @@ let batch = 0
 
 const concurrentFlows = async (context: BenchContext, target: FlowTarget, count: number) => {
   const child = target.kind === "service" ? context.service.child : context.callbackFloor.child
+  await waitForProviderQuiet(context)
   await waitForIdle(child.pid)
   const prefix = `bench-${context.runId}-c${batch++}`
 
@@ -112,6 +113,7 @@ const concurrentFlows = async (context: BenchContext, target: FlowTarget, count:
     targetThreads,
     extra: {
       successPercent: round((100 * connected) / count, 3),
+      failedAfter: summary.failedAfter,
       sessionsPerSecond: round(sessions.ok / sessionSeconds, 1),
       sessionLatency: sessions.latency,
     },
@@ -130,6 +132,9 @@ const flowsAtRate = async (
   seconds: number,
 ) => {
   const child = target.kind === "service" ? context.service.child : context.callbackFloor.child
+  const waited = await waitForProviderQuiet(context)
+  if (waited > 5)
+    context.log(`  waited ${Math.round(waited)} s for callbacks still queued in the ${target.kind}`)
   await waitForIdle(child.pid)
   const prefix = `bench-${context.runId}-r${batch++}`
   const pool = new Pool({

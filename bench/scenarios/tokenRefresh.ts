@@ -3,9 +3,9 @@
  * `force_refresh`, spread over many integrations: at a fixed rate and at
  * saturation. Then 100 callers ask at once for the token of one integration
  * whose access token has expired; the provider must see exactly one refresh.
- * The provider answers after 20 ms, and service time is latency minus that.
+ * The provider responds after 20 ms, and service time is latency minus that.
  */
-import { type BenchContext, measure, waitForIdle } from "../lib/context.ts"
+import { type BenchContext, measure, waitForIdle, waitForProviderQuiet } from "../lib/context.ts"
 import { RequestStats, runBounded, runClosedLoop, runOpenLoop } from "../lib/drivers.ts"
 import { completeCallback, createSession, serviceFlowTarget } from "../lib/flows.ts"
 import { buildRequest, Pool } from "../lib/http1.ts"
@@ -168,7 +168,7 @@ const singleFlight = async (context: BenchContext, providerKey: string) => {
   })
   context.log(
     `  ${SINGLE_FLIGHT_CALLERS} callers on one expired integration: ${providerStats.refreshes_of_token} ` +
-      `provider refresh call(s), ${tokens.size} distinct token(s), ${summary.ok} answered 200`,
+      `provider refresh call(s), ${tokens.size} distinct token(s), ${summary.ok} got 200`,
   )
 }
 
@@ -193,6 +193,7 @@ export const runTokenRefreshScenarios = async (context: BenchContext) => {
 
   const rate = quick ? 100 : 200
   const seconds = quick ? 3 : 20
+  await waitForProviderQuiet(context)
   await waitForIdle(context.service.child.pid)
   const sustainedPool = new Pool({
     host: "127.0.0.1",
@@ -225,6 +226,7 @@ export const runTokenRefreshScenarios = async (context: BenchContext) => {
     rate,
   )
 
+  await waitForProviderQuiet(context)
   await waitForIdle(context.service.child.pid)
   const saturatedPool = new Pool({
     host: "127.0.0.1",

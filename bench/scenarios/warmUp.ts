@@ -90,9 +90,9 @@ export const warmUp = async (context: BenchContext) => {
 }
 
 /**
- * The service's CPU and memory with no load for a few seconds, after the
- * warm-up: what its background work (pollers, workers, analytics engine)
- * costs before any request.
+ * Measures the service's CPU and memory with no load for a few seconds
+ * after the warm-up, which is what its background work (pollers, workers,
+ * the analytics engine) costs before any request.
  */
 export const measureIdle = async (context: BenchContext) => {
   const seconds = context.options.quick ? 2 : 5

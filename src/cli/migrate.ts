@@ -5,11 +5,17 @@
  */
 import { BunRuntime } from "@effect/platform-bun"
 import { Cause, Console, Effect, Option } from "effect"
+import { readAppSettings } from "../config/AppConfig.ts"
 import { Database, describeDatabase } from "../storage/Database.ts"
 import { Migrator } from "../storage/Migrator.ts"
 
 const program = Effect.gen(function* () {
-  const options = yield* Database.readOptions
+  const settings = yield* readAppSettings
+  const options = {
+    url: Option.getOrUndefined(settings.databaseUrl),
+    dataDir: settings.dataDir,
+    connectTimeout: settings.storeConnectTimeout,
+  }
   yield* Console.log(`Migrating ${describeDatabase(options)}`)
 
   const applied = yield* Migrator.run().pipe(Effect.provide(Database.layer(options)))

@@ -2,12 +2,16 @@
  * `bun run rotate-keys [--batch-size N]`: re-encrypts every stored secret
  * that is not under the active (first) key of TOKEN_ENCRYPTION_KEYS, so the
  * older keys can be removed afterwards. Safe while the service runs, and safe
- * to run again. Reads DATABASE_URL and DATA_DIR like the service.
+ * to run again. Reads its settings like the service; in embedded mode the
+ * key ring is the one generated under DATA_DIR unless TOKEN_ENCRYPTION_KEYS
+ * is set.
  */
 import { BunRuntime } from "@effect/platform-bun"
 import { Cause, Console, Effect, Layer, Option } from "effect"
+import { isEmbedded, readAppSettings } from "../config/AppConfig.ts"
+import { resolveSecrets } from "../config/EmbeddedSecrets.ts"
 import * as P from "../config/Parsers.ts"
-import { ConfigInvalid, optionalSecret } from "../config/Setting.ts"
+import { ConfigInvalid } from "../config/Setting.ts"
 import { DEFAULT_ROTATION_BATCH_SIZE, rotateKeys } from "../crypto/Rotation.ts"
 import { TokenCipher } from "../crypto/TokenCipher.ts"
 import { Database, describeDatabase } from "../storage/Database.ts"
@@ -26,11 +30,17 @@ const parseBatchSize = (args: ReadonlyArray<string>) => {
 
 const program = Effect.gen(function* () {
   const batchSize = yield* parseBatchSize(process.argv.slice(2))
-  const options = yield* Database.readOptions
-  const keyRing = yield* optionalSecret("TOKEN_ENCRYPTION_KEYS", {
-    parse: (raw) => P.ok(raw),
-    expected: "comma-separated id:base64key pairs, the new active key first",
-  })
+  const settings = yield* readAppSettings
+  const options = {
+    url: Option.getOrUndefined(settings.databaseUrl),
+    dataDir: settings.dataDir,
+    connectTimeout: settings.storeConnectTimeout,
+  }
+  const keyRing = Option.isSome(settings.tokenEncryptionKeys)
+    ? settings.tokenEncryptionKeys
+    : isEmbedded(settings)
+      ? Option.some((yield* resolveSecrets(settings)).tokenEncryptionKeys)
+      : Option.none()
   if (Option.isNone(keyRing)) {
     return yield* new ConfigInvalid({
       variable: "TOKEN_ENCRYPTION_KEYS",

@@ -61,7 +61,7 @@ export const httpUrl = (raw: string): Parsed<URL> => {
     return invalid("not an absolute URL")
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    return invalid(`scheme ${url.protocol} is not http or https`)
+    return invalid(`the scheme ${url.protocol} is not http: or https:`)
   }
   return ok(url)
 }
@@ -88,7 +88,7 @@ export const origins = (raw: string): Parsed<ReadonlyArray<string>> => {
     .map((part) => part.trim())
     .filter((part) => part !== "")) {
     const url = httpUrl(item)
-    if (!url.ok) return invalid(`${JSON.stringify(item)} is ${url.problem}`)
+    if (!url.ok) return invalid(`${JSON.stringify(item)}: ${url.problem}`)
     if (url.value.pathname !== "/" || url.value.search !== "" || url.value.hash !== "") {
       return invalid(`${JSON.stringify(item)} has a path, query or fragment`)
     }

@@ -3,9 +3,10 @@
  * the HTTP metrics. The query string is never logged, because OAuth
  * callbacks carry the authorization code and state there. Failures that no
  * route turned into a response become JSON errors here: an unknown route is
- * 404 `not_found`, a body over the limit 413, anything else 500.
+ * 404 `not_found`, a body over the limit 413, a body of another media type
+ * 415, anything else 500.
  */
-import { Cause, Effect, Metric, Option } from "effect"
+import { Cause, Effect, Metric } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as HttpMetrics from "../observability/HttpMetrics.ts"
 import { errorBody } from "./ApiErrors.ts"
@@ -15,27 +16,53 @@ const pathOf = (url: string): string => {
   return query === -1 ? url : url.slice(0, query)
 }
 
-/** Collapses path segments that look like ids so metric labels stay bounded. */
-const routeLabel = (path: string): string =>
-  path
-    .split("/")
-    .map((segment, index) =>
-      index > 2 && (/^[0-9a-f-]{16,}$/i.test(segment) || /\d/.test(segment)) ? ":id" : segment,
-    )
-    .join("/")
+/** Path segments that name routes; every other segment is a parameter. */
+const ROUTE_WORDS = new Set([
+  "v1",
+  "api-keys",
+  "providers",
+  "connect-sessions",
+  "integrations",
+  "token",
+  "webhooks",
+  "endpoints",
+  "dead-letters",
+  "replay",
+  "counters",
+  "analytics",
+  "oauth",
+  "callback",
+  "health",
+  "ready",
+  "metrics",
+  "docs",
+  "openapi.json",
+])
 
-const record = (
-  request: HttpServerRequest.HttpServerRequest,
-  status: number,
-  startedAt: number,
-  route: string,
-) =>
+/**
+ * The route label of a metric. Ids, provider keys and other parameters
+ * become `:param`, and a request no route matched becomes `unmatched`, so
+ * clients cannot create new series by inventing paths.
+ */
+const routeLabel = (path: string, status: number): string => {
+  if (status === 404 || status === 405) return "unmatched"
+  return path
+    .split("/")
+    .map((segment) => (segment === "" || ROUTE_WORDS.has(segment) ? segment : ":param"))
+    .join("/")
+}
+
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+
+const record = (request: HttpServerRequest.HttpServerRequest, status: number, startedAt: number) =>
   Effect.gen(function* () {
     const seconds = (performance.now() - startedAt) / 1000
-    const attributes = { method: request.method, route, status: String(status) }
+    const method = METHODS.has(request.method) ? request.method : "OTHER"
+    const route = routeLabel(pathOf(request.url), status)
+    const attributes = { method, route, status: String(status) }
     yield* Metric.update(Metric.withAttributes(HttpMetrics.requestsTotal, attributes), 1)
     yield* Metric.update(
-      Metric.withAttributes(HttpMetrics.requestDuration, { method: request.method, route }),
+      Metric.withAttributes(HttpMetrics.requestDuration, { method, route }),
       seconds,
     )
     yield* Effect.logInfo("request").pipe(
@@ -100,15 +127,21 @@ export const RequestLogLive = HttpRouter.middleware(
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const startedAt = performance.now()
-      const routeContext = yield* Effect.serviceOption(HttpRouter.RouteContext)
-      const route = Option.match(routeContext, {
-        onNone: () => routeLabel(pathOf(request.url)),
-        onSome: (context) => context.route.path,
-      })
-      const response: HttpServerResponse.HttpServerResponse = yield* httpEffect.pipe(
+      const routed: HttpServerResponse.HttpServerResponse = yield* httpEffect.pipe(
         Effect.catchCause((cause) => failureResponse(request, cause)),
       )
-      yield* record(request, response.status, startedAt, route)
+      // The API decoder answers a body of another media type with a bare 415.
+      const response =
+        routed.status === 415
+          ? HttpServerResponse.jsonUnsafe(
+              errorBody(
+                "unsupported_media_type",
+                "Send the request body with Content-Type: application/json.",
+              ),
+              { status: 415 },
+            )
+          : routed
+      yield* record(request, response.status, startedAt)
       return response
     }),
   { global: true },

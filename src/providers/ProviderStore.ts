@@ -125,17 +125,21 @@ const make = Effect.gen(function* () {
     ORDER BY key`
 
   // A row that cannot be decrypted (its key was removed from
-  // TOKEN_ENCRYPTION_KEYS) is logged and left out, so one provider's
-  // secrets do not stop the service from starting with all the others.
+  // TOKEN_ENCRYPTION_KEYS) is left out, so one provider's secrets do not
+  // stop the service from starting with all the others. Each such row is
+  // logged once per process, not on every reload.
+  const reportedUndecryptable = new Set<string>()
   const decryptOrSkip = (row: ProviderRow) =>
     decryptRow(row).pipe(
       Effect.map((source): ProviderSource | undefined => source),
-      Effect.catchTag("TokenCipherError", (error) =>
-        Effect.logError("stored provider cannot be decrypted and was skipped").pipe(
+      Effect.catchTag("TokenCipherError", (error) => {
+        if (reportedUndecryptable.has(row.key)) return Effect.succeed(undefined)
+        reportedUndecryptable.add(row.key)
+        return Effect.logError("stored provider cannot be decrypted and was skipped").pipe(
           Effect.annotateLogs({ provider: row.key, error: error.message }),
           Effect.as(undefined),
-        ),
-      ),
+        )
+      }),
     )
 
   const loadAll = selectRows(undefined).pipe(

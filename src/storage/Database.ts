@@ -5,11 +5,9 @@
  * one it talks to.
  */
 import { PgClient } from "@effect/sql-pg"
-import { Clock, Data, Duration, Effect, Layer, Redacted, Result } from "effect"
+import { Clock, Data, Duration, Effect, type Layer, Redacted, Result } from "effect"
 import type { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
-import * as P from "../config/Parsers.ts"
-import { type ConfigInvalid, optionalSecret, withDefault } from "../config/Setting.ts"
 import {
   PGLITE_DATABASE,
   PGLITE_MAX_CONNECTIONS,
@@ -229,25 +227,4 @@ const layer = (
     options.url === undefined ? connectEmbedded(options) : connectServer(options.url, options),
   )
 
-/** Reads `DATABASE_URL`, `DATA_DIR` and `STORE_CONNECT_TIMEOUT` from the environment. */
-const readOptions: Effect.Effect<DatabaseOptions, ConfigInvalid> = Effect.gen(function* () {
-  const url = yield* optionalSecret("DATABASE_URL", {
-    parse: P.urlWithScheme(["postgres", "postgresql"]),
-    expected: "postgres://user:password@host:5432/database",
-  })
-  const dataDir = yield* withDefault("DATA_DIR", "./data", {
-    parse: (raw) => P.ok(raw),
-    expected: "a directory path",
-  })
-  const connectTimeout = yield* withDefault("STORE_CONNECT_TIMEOUT", Duration.seconds(30), {
-    parse: P.duration,
-    expected: "a duration such as 500ms, 30s, 5m or 24h",
-  })
-  return { url: url._tag === "Some" ? url.value : undefined, dataDir, connectTimeout }
-})
-
-/** Builds `layer` from the options that `readOptions` reads. */
-const layerConfig: Layer.Layer<PgClient.PgClient | SqlClient, DatabaseUnavailable | ConfigInvalid> =
-  Layer.unwrap(Effect.map(readOptions, layer))
-
-export const Database = { layer, layerConfig, readOptions } as const
+export const Database = { layer } as const

@@ -12,6 +12,7 @@
 import { Cause, type Context, type Duration, Effect, Option, Schedule } from "effect"
 import type { ProviderRegistryShape } from "../providers/ProviderRegistry.ts"
 import type { KeyValue } from "../storage/KeyValue.ts"
+import type { StoreError } from "../storage/StoreError.ts"
 import type { StreamQueue } from "../storage/StreamQueue.ts"
 import { type DeadLetter, encodeDeadLetter } from "./DeadLetters.ts"
 import {
@@ -22,18 +23,12 @@ import {
 } from "./DeliveryAttempts.ts"
 import type { AttemptResult, DestinationRequest } from "./DestinationClient.ts"
 import type { IntegrationRoutingShape, RoutedIntegration } from "./IntegrationRouting.ts"
-import { matchLifecycleRule } from "./LifecycleEvents.ts"
+import { type LifecycleRule, matchLifecycleRule } from "./LifecycleEvents.ts"
 import type { RetryPolicy } from "./RetrySchedule.ts"
 import type { WebhookAnalyticsShape } from "./WebhookAnalytics.ts"
 import type { WebhookCountersShape } from "./WebhookCounters.ts"
 import type { WebhookEndpointsShape } from "./WebhookEndpoints.ts"
-import {
-  deadLetterStream,
-  eventIdOf,
-  eventsStream,
-  type QueuedWebhook,
-  workerGroup,
-} from "./WebhookEvent.ts"
+import { deadLetterStream, eventIdOf, type QueuedWebhook } from "./WebhookEvent.ts"
 import * as Metrics from "./WebhookMetrics.ts"
 
 /** A stream entry with its payload decoded; `event` is undefined for an unreadable payload. */
@@ -46,6 +41,8 @@ export interface WorkItem {
 
 export interface EventProcessorOptions {
   readonly queue: StreamQueue["Service"]
+  /** Acknowledges and deletes one entry of the events stream (batched by the caller). */
+  readonly acknowledge: (entryId: string) => Effect.Effect<void, StoreError>
   readonly keyValue: KeyValue["Service"]
   readonly routing: IntegrationRoutingShape
   readonly endpoints: WebhookEndpointsShape
@@ -75,11 +72,14 @@ const storeRetry = Schedule.max([
 export const makeEventProcessor = (options: EventProcessorOptions) => {
   const { queue, keyValue, routing, counters } = options
   const update = Metrics.updateWith(options.metricsContext)
-  const retried = <A, E>(effect: Effect.Effect<A, E>) => Effect.retry(effect, storeRetry)
+  // The retry schedule is only set up after a first failure, so a store call
+  // that succeeds at once, the common case, pays nothing for it.
+  const retried = <A, E>(effect: Effect.Effect<A, E>) =>
+    Effect.catch(effect, () => Effect.retry(effect, storeRetry))
 
   const recordOutcome = makeOutcomeRecorder(options.analytics)
 
-  const ack = (item: WorkItem) => retried(queue.ack(eventsStream, workerGroup, [item.entryId]))
+  const ack = (item: WorkItem) => retried(options.acknowledge(item.entryId))
 
   const deadLetter = (
     item: WorkItem,
@@ -149,12 +149,38 @@ export const makeEventProcessor = (options: EventProcessorOptions) => {
     recordOutcome,
   })
 
+  const applyRule = (
+    event: QueuedWebhook,
+    integrations: ReadonlyArray<RoutedIntegration>,
+    rule: LifecycleRule,
+  ) =>
+    Effect.gen(function* () {
+      const ids = integrations.map((integration) => integration.id)
+      const changed = yield* retried(routing.applyRule(ids, rule))
+      if (changed === 0) return
+      yield* Effect.logInfo("integration status changed by a provider event").pipe(
+        Effect.annotateLogs({
+          provider: event.provider,
+          status: rule.status,
+          reason: rule.reason,
+          integrations: ids.join(","),
+        }),
+      )
+    })
+
   const processEvent = (item: WorkItem, event: QueuedWebhook, withSlot: WithSlot) =>
     Effect.gen(function* () {
       const eventId = eventIdOf(event, item.entryId)
       const key = markerKey(eventId)
-      const marker = yield* retried(keyValue.get(key))
-      if (Option.getOrUndefined(marker) === "delivered") return yield* ack(item)
+      // Admission appends each delivery id once, so an entry handed out for
+      // the first time straight from the ingest route has no marker yet. A
+      // redelivered entry (after a crash) or a replayed one (it carries its
+      // id) may have run before.
+      const mayHaveRun = item.deliveries > 1 || event.eventId !== undefined
+      const marker = mayHaveRun
+        ? Option.getOrUndefined(yield* retried(keyValue.get(key)))
+        : undefined
+      if (marker === "delivered") return yield* ack(item)
 
       const provider = yield* findProvider(event.provider)
       if (provider === undefined) {
@@ -171,33 +197,26 @@ export const makeEventProcessor = (options: EventProcessorOptions) => {
           deadLetteredAt: Date.now(),
         })
       }
-      const integrations = yield* routeEvent(event)
 
-      if (Option.getOrUndefined(marker) !== "handled") {
-        const rule = matchLifecycleRule(provider.source.template, event.eventType, () =>
-          event.bodyEncoding === "utf8" ? event.body : undefined,
-        )
-        if (rule !== undefined && integrations.length > 0) {
-          const ids = integrations.map((integration) => integration.id)
-          const changed = yield* retried(routing.applyRule(ids, rule))
-          if (changed > 0) {
-            yield* Effect.logInfo("integration status changed by a provider event").pipe(
-              Effect.annotateLogs({
-                provider: event.provider,
-                status: rule.status,
-                reason: rule.reason,
-                integrations: ids.join(","),
-              }),
+      const url = provider.config.destinationUrl ?? options.defaultDestinationUrl
+      const rule =
+        marker === "handled"
+          ? undefined
+          : matchLifecycleRule(provider.source.template, event.eventType, () =>
+              event.bodyEncoding === "utf8" ? event.body : undefined,
             )
-          }
-        }
+      const integrations = rule === undefined && url === undefined ? [] : yield* routeEvent(event)
+
+      if (rule !== undefined && integrations.length > 0) {
+        // NOTE: a crash between the status change and this marker runs the
+        // change again on redelivery. The guard in `applyRule` makes that a
+        // no-op, unless the integration was reconnected in between.
+        yield* applyRule(event, integrations, rule)
         yield* retried(keyValue.set(key, "handled", options.markerTtl))
       }
 
-      const url = provider.config.destinationUrl ?? options.defaultDestinationUrl
       if (url === undefined) {
         update(Metrics.deliveriesTotal(event.provider, "skipped"), 1)
-        yield* retried(keyValue.set(key, "delivered", options.markerTtl))
         return yield* ack(item)
       }
 

@@ -5,6 +5,7 @@
  * their background fibers.
  */
 import { type Context, Effect } from "effect"
+import type { StoreError } from "../storage/StoreError.ts"
 import type { LogThrottle } from "./LogThrottle.ts"
 import type { WebhookRejected } from "./verify/WebhookRejected.ts"
 import type { WebhookAnalyticsShape } from "./WebhookAnalytics.ts"
@@ -24,8 +25,15 @@ export interface IngestRecorder {
   readonly accepted: (sender: Sender, deliveryId: string | undefined, startedAt: number) => void
   readonly duplicate: (sender: Sender, deliveryId: string, startedAt: number) => void
   readonly handshake: (sender: Sender, startedAt: number) => void
-  /** The queue did not take the event, so the response asks the provider to retry. */
-  readonly unavailable: (sender: Sender, startedAt: number) => void
+  /**
+   * Counts and logs (throttled) an event the queue did not take. The 503
+   * response makes the provider retry.
+   */
+  readonly unavailable: (
+    sender: Sender,
+    error: StoreError,
+    startedAt: number,
+  ) => Effect.Effect<void>
   /** A path that names no configured provider or endpoint; only the metric counts it. */
   readonly unknown: (providerLabel: string, startedAt: number) => void
   /** Counts, records and logs (throttled) a rejection by the verifier or the body checks. */
@@ -94,8 +102,17 @@ export const makeIngestRecorder = (options: {
       finish(sender.provider, "handshake", startedAt)
     },
 
-    unavailable: (sender, startedAt) => {
+    unavailable: (sender, error, startedAt) => {
       finish(sender.provider, "unavailable", startedAt)
+      const dropped = throttle.admit(`${sender.provider}\u0000store_unavailable`)
+      if (dropped === undefined) return Effect.void
+      return Effect.logError("webhook event not queued; responded 503", error).pipe(
+        Effect.annotateLogs({
+          provider: sender.provider,
+          endpoint_id: sender.endpointId ?? "",
+          suppressed: dropped,
+        }),
+      )
     },
 
     unknown: (providerLabel, startedAt) => {

@@ -101,13 +101,9 @@ const enqueue = (
       ctx.recorder.duplicate(source, deliveryId!, startedAt)
       return duplicateResponse
     }),
-    Effect.catchTag("StoreError", (error) => {
-      ctx.recorder.unavailable(source, startedAt)
-      return Effect.logError("webhook event not queued; responded 503", error).pipe(
-        Effect.annotateLogs({ provider, endpoint_id: endpointId ?? "" }),
-        Effect.as(unavailableResponse),
-      )
-    }),
+    Effect.catchTag("StoreError", (error) =>
+      Effect.as(ctx.recorder.unavailable(source, error, startedAt), unavailableResponse),
+    ),
     Effect.uninterruptible,
   )
 }

@@ -13,6 +13,7 @@ import { ProviderRegistry } from "../providers/ProviderRegistry.ts"
 import { KeyValue } from "../storage/KeyValue.ts"
 import type { DeliveredEntry } from "../storage/StreamQueue.ts"
 import { StreamQueue } from "../storage/StreamQueue.ts"
+import { makeAckBatcher } from "./AckBatcher.ts"
 import { makeDestinationClient } from "./DestinationClient.ts"
 import { makeDestinationSigner } from "./DestinationSigner.ts"
 import { makeEventProcessor, type WorkItem } from "./EventProcessor.ts"
@@ -65,8 +66,14 @@ const make = (options: WebhookWorkerOptions) =>
       claimMargin,
     )
 
+    const acknowledge = yield* makeAckBatcher({
+      flush: (ids) => queue.ack(eventsStream, workerGroup, ids),
+      maxBatch: 64,
+      maxDelay: "2 millis",
+    })
     const processor = makeEventProcessor({
       queue,
+      acknowledge,
       keyValue: yield* KeyValue,
       routing: yield* IntegrationRouting,
       endpoints: yield* WebhookEndpoints,

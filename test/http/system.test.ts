@@ -56,6 +56,36 @@ describe.each(storeModes)("system routes (%s stores)", (mode) => {
     }).pipe(Effect.scoped),
   )
 
+  it.live("metric labels stay bounded for invented paths", () =>
+    Effect.gen(function* () {
+      const app = yield* startTestApp({ mode })
+      yield* call(() => fetch(`${app.baseUrl}/random-${crypto.randomUUID()}/x`))
+      yield* call(() => app.fetch("/v1/integrations/not-a-uuid/token", { method: "POST" }))
+      const text = yield* Effect.promise(() =>
+        fetch(`${app.baseUrl}/metrics`).then((response) => response.text()),
+      )
+      expect(text).not.toContain("random-")
+      expect(text).not.toContain("not-a-uuid")
+      expect(text).toContain('route="unmatched"')
+      expect(text).toContain('route="/v1/integrations/:param/token"')
+    }).pipe(Effect.scoped),
+  )
+
+  it.live("body of another media type is a JSON 415", () =>
+    Effect.gen(function* () {
+      const app = yield* startTestApp({ mode })
+      const response = yield* call(() =>
+        app.fetch("/v1/api-keys", {
+          method: "POST",
+          headers: { "content-type": "text/plain" },
+          body: "organization_id=o",
+        }),
+      )
+      expect(response.status).toBe(415)
+      expect((yield* json(response)).error.code).toBe("unsupported_media_type")
+    }).pipe(Effect.scoped),
+  )
+
   it.live("unknown route is a JSON 404", () =>
     Effect.gen(function* () {
       const app = yield* startTestApp({ mode })

@@ -55,7 +55,7 @@ const makeStoreTemplates = (): Promise<string> => {
       )
       yield* Effect.scoped(Layer.build(migrated))
       return dir
-    }),
+    }).pipe(Effect.provide(Logging.layer({ format: "text", level: "Warn" }))),
   )
   return storeTemplates
 }

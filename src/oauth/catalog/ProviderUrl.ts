@@ -49,7 +49,7 @@ export const findUrlProblem = (raw: string, rules: ProviderUrlRules): string | u
       return "must use https; http is accepted only for a loopback host"
     }
     if (!rules.allowHttpLoopback) {
-      return "must use https; http to a loopback host needs allowHttpLoopback"
+      return "must use https; http is accepted only for loopback hosts with ALLOW_HTTP_LOOPBACK_PROVIDERS=true"
     }
   } else if (url.protocol !== "https:") {
     return "must use https"
