@@ -16,6 +16,12 @@ import { ProviderStore, type ProviderWrite, type ProviderWriteError } from "./Pr
 export interface ProviderRegistryShape {
   /** The provider with this key from the snapshot; never does I/O. */
   readonly get: (key: string) => Option.Option<Provider>
+  /**
+   * Why a stored provider is missing from the snapshot: its secrets do not
+   * decrypt, or its configuration no longer builds. `undefined` when the
+   * key is in the snapshot or not stored at all.
+   */
+  readonly problemOf: (key: string) => string | undefined
   /** Every provider in the snapshot, ordered by key. */
   readonly all: () => ReadonlyArray<Provider>
   /** Reloads the snapshot from the table now. */
@@ -52,24 +58,29 @@ const make = (options: ProviderRegistryOptions) =>
     let snapshot = new Map<string, Provider>()
     let ordered: ReadonlyArray<Provider> = []
     let marker: string | undefined
+    let problems = new Map<string, string>()
 
     // A row that no longer builds (a catalog change, or http URLs after
     // ALLOW_HTTP_LOOPBACK_PROVIDERS was turned off) is left out and logged,
     // so one bad provider does not stop the others.
     const load = Effect.gen(function* () {
       const nextMarker = yield* store.changeMarker
-      const sources = yield* store.loadAll
+      const { sources, unreadable } = yield* store.loadAll
       const providers: Array<Provider> = []
+      const nextProblems = new Map(unreadable.map((row) => [row.key, row.problem]))
       for (const source of sources) {
         const built = yield* Effect.result(buildProvider(source, buildOptions))
         if (built._tag === "Success") {
           providers.push(built.success)
           continue
         }
+        nextProblems.set(source.key, built.failure.message)
+        if (problems.get(source.key) === built.failure.message) continue
         yield* Effect.logError("stored provider is invalid and was skipped").pipe(
           Effect.annotateLogs({ provider: source.key, error: built.failure.message }),
         )
       }
+      problems = nextProblems
       snapshot = new Map(providers.map((provider) => [provider.key, provider]))
       ordered = providers
       marker = nextMarker
@@ -108,6 +119,7 @@ const make = (options: ProviderRegistryOptions) =>
 
     return ProviderRegistry.of({
       get: (key) => Option.fromNullishOr(snapshot.get(key)),
+      problemOf: (key) => problems.get(key),
       all: () => ordered,
       reload,
       put: (write) => Effect.tap(store.put(write), () => reloadAfterWrite),

@@ -58,11 +58,26 @@ export type ProviderWriteError =
   | TokenCipherError
   | SqlError
 
+/** A stored provider that cannot be used, and why. */
+export interface UnreadableProvider {
+  readonly key: string
+  readonly problem: string
+}
+
 export class ProviderStore extends Context.Service<
   ProviderStore,
   {
-    /** Every provider with its secrets decrypted, ordered by key. */
-    readonly loadAll: Effect.Effect<ReadonlyArray<ProviderSource>, SqlError | TokenCipherError>
+    /**
+     * Every provider with its secrets decrypted, ordered by key, and the
+     * rows whose secrets could not be decrypted.
+     */
+    readonly loadAll: Effect.Effect<
+      {
+        readonly sources: ReadonlyArray<ProviderSource>
+        readonly unreadable: ReadonlyArray<UnreadableProvider>
+      },
+      SqlError
+    >
     /** Creates or replaces a provider; returns it as built, and whether it was created. */
     readonly put: (
       write: ProviderWrite,
@@ -125,26 +140,30 @@ const make = Effect.gen(function* () {
     ORDER BY key`
 
   // A row that cannot be decrypted (its key was removed from
-  // TOKEN_ENCRYPTION_KEYS) is left out, so one provider's secrets do not
-  // stop the service from starting with all the others. Each such row is
-  // logged once per process, not on every reload.
-  const reportedUndecryptable = new Set<string>()
-  const decryptOrSkip = (row: ProviderRow) =>
+  // TOKEN_ENCRYPTION_KEYS) is returned as unreadable instead of failing the
+  // load, so one provider's secrets do not stop all the others. Each such
+  // row is logged once per process, not on every reload.
+  const reportedUnreadable = new Set<string>()
+  const decryptOrReport = (row: ProviderRow) =>
     decryptRow(row).pipe(
-      Effect.map((source): ProviderSource | undefined => source),
+      Effect.map((source): ProviderSource | UnreadableProvider => source),
       Effect.catchTag("TokenCipherError", (error) => {
-        if (reportedUndecryptable.has(row.key)) return Effect.succeed(undefined)
-        reportedUndecryptable.add(row.key)
+        const unreadable: UnreadableProvider = { key: row.key, problem: error.message }
+        if (reportedUnreadable.has(row.key)) return Effect.succeed(unreadable)
+        reportedUnreadable.add(row.key)
         return Effect.logError("stored provider cannot be decrypted and was skipped").pipe(
           Effect.annotateLogs({ provider: row.key, error: error.message }),
-          Effect.as(undefined),
+          Effect.as(unreadable),
         )
       }),
     )
 
   const loadAll = selectRows(undefined).pipe(
-    Effect.flatMap((rows) => Effect.forEach(rows, decryptOrSkip)),
-    Effect.map((sources) => sources.filter((source) => source !== undefined)),
+    Effect.flatMap((rows) => Effect.forEach(rows, decryptOrReport)),
+    Effect.map((loaded) => ({
+      sources: loaded.filter((item): item is ProviderSource => !("problem" in item)),
+      unreadable: loaded.filter((item): item is UnreadableProvider => "problem" in item),
+    })),
     Effect.withSpan("ProviderStore.loadAll"),
   )
 

@@ -82,7 +82,19 @@ export const ProvidersHandlers = HttpApiBuilder.group(Api, "providers", (handler
       .handle("list", () => Effect.succeed({ data: registry.all().map(providerView) }))
       .handle("get", ({ params }) =>
         Option.match(registry.get(params.key), {
-          onNone: () => notFound(params.key),
+          onNone: () => {
+            const problem = registry.problemOf(params.key)
+            return problem === undefined
+              ? notFound(params.key)
+              : Effect.fail(
+                  apiError(
+                    409,
+                    "provider_invalid",
+                    `Provider ${params.key} is stored but cannot be used: ${problem} ` +
+                      "Fix the setting it names, or PUT the provider again.",
+                  ),
+                )
+          },
           onSome: (provider) => Effect.succeed(providerView(provider)),
         }),
       )
