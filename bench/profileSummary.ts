@@ -33,7 +33,7 @@ const parent = new Map<number, number>()
 for (const node of profile.nodes)
   for (const child of node.children ?? []) parent.set(child, node.id)
 
-/** The package or service folder a frame belongs to. */
+/** Returns the package or service file that a frame belongs to. */
 const ownerOf = (url: string): string => {
   if (url === "" || url.startsWith("[")) return "[native]"
   const modules = url.lastIndexOf("node_modules/")

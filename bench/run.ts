@@ -221,7 +221,7 @@ const main = async () => {
     const exited =
       context.service.child.process.exitCode ?? context.service.child.process.signalCode
     if (exited !== null) {
-      // Measurements after this point come from a fresh process; the notes say so.
+      // Measurements after this point come from a fresh process, and the notes record it.
       context.notes.push(
         `The service had exited (${exited}) before "${name}" and was started again.`,
       )

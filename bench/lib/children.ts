@@ -104,7 +104,7 @@ export const installCleanupHandlers = (): void => {
   })
 }
 
-/** Polls `url` until it answers `expectedStatus`, the child exits, or `timeoutMillis` passes. */
+/** Polls `url` until it returns `expectedStatus`, the child exits, or `timeoutMillis` passes. */
 export const waitForHttp = async (
   url: string,
   child: Child,

@@ -1,6 +1,6 @@
 /**
- * What every scenario gets: the options of the run, the processes under
- * test, the measurement helper and the list that collects results.
+ * The context every scenario gets: the options of the run, the processes
+ * under test, the measurement helper and the lists that collect results.
  */
 import type { Child } from "./children.ts"
 import type { LatencySummary } from "./latency.ts"
@@ -128,7 +128,7 @@ export const measure = async <T>(
 /**
  * Waits until the fake provider has received no token request for a second
  * (at most `timeoutMillis`). Callbacks whose clients gave up may still be
- * queued in the service for a provider permit; they use little CPU, so
+ * queued in the service for a provider permit. They use little CPU, so
  * `waitForIdle` alone would not see them. Returns the seconds waited.
  */
 export const waitForProviderQuiet = async (context: BenchContext, timeoutMillis = 120_000) => {

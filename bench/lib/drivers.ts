@@ -7,8 +7,9 @@
  * time `start + n / rate`, and its latency counts from that time, so a
  * stalled server is charged for the requests it held back (no coordinated
  * omission). The timer wakes about once a millisecond, so a request may
- * leave up to ~1 ms after its intended time; `sendLag` records that delay
- * and `wire` the latency from the actual send, to tell the two apart.
+ * leave up to ~1 ms after its intended time, or later when this process
+ * waits for CPU. `sendLag` records that delay, and `wire` the latency from
+ * the actual send, to tell the two apart.
  */
 import type { HttpResponse, Pool } from "./http1.ts"
 import { RequestFailed } from "./http1.ts"
@@ -130,7 +131,7 @@ export const runOpenLoop = async (options: {
   }
 }
 
-/** Runs `workers` loops that each send, wait for the answer and send again, for `durationMillis`. */
+/** Runs `workers` loops that each send, wait for the response and send again, for `durationMillis`. */
 export const runClosedLoop = async (options: {
   readonly workers: number
   readonly durationMillis: number

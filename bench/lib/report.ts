@@ -16,7 +16,7 @@ export interface RunRecord {
   readonly quick: boolean
   readonly machine: Record<string, unknown>
   readonly generator: string
-  /** How the service was configured, such as its ROLE and analytics store. */
+  /** The service's configuration, such as its ROLE and analytics store. */
   readonly serviceSetup?: string | undefined
   readonly goals: ReadonlyArray<GoalResult>
   readonly measurements: ReadonlyArray<Measurement>

@@ -5,9 +5,9 @@
  * load starts); the latencies of each part are recorded too.
  *
  * When the webhook scenarios measured a saturation throughput below
- * 5,000/s, webhooks are sent at 60 % of it instead, so the figure is the
- * memory of a load the service keeps up with rather than of a backlog that
- * grows for the whole run.
+ * 5,000/s, webhooks are sent at 60 % of it instead. The figure is then the
+ * memory of a load the service keeps up with, not of a backlog that grows
+ * for the whole run.
  */
 import { type BenchContext, measure, waitForIdle, waitForProviderQuiet } from "../lib/context.ts"
 import { RequestStats, runOpenLoop } from "../lib/drivers.ts"

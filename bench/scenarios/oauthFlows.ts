@@ -1,8 +1,9 @@
 /**
- * OAuth flows against a provider whose token endpoint responds after 200 ms:
- * many flows in flight at once (all sessions created first, then every
- * callback sent at the same moment on its own connection, as separate
- * browsers would), and flows started at fixed rates (sustained and burst).
+ * OAuth flows against a provider whose token endpoint responds after 200 ms.
+ * Many flows are in flight at once: all sessions are created first, then
+ * every callback is sent at the same moment on its own connection, as
+ * separate browsers would. Other flows start at fixed rates (sustained and
+ * burst).
  * Callback service time is the callback latency minus the provider latency.
  * Each load runs against the callback floor and then the service.
  */

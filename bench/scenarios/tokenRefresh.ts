@@ -105,9 +105,11 @@ const singleFlight = async (context: BenchContext, providerKey: string) => {
   const [id] = await connectIntegrations(context, providerKey, 1, "short")
   if (id === undefined)
     throw new Error("could not connect the integration for the single-flight check")
+
   // The provider gave this integration a token that expires after 1 second.
   await Bun.sleep(1_500)
   await waitForIdle(context.service.child.pid)
+
   const pool = new Pool({
     host: "127.0.0.1",
     port: context.service.port,
@@ -138,11 +140,11 @@ const singleFlight = async (context: BenchContext, providerKey: string) => {
     return (performance.now() - start) / 1000
   })
   pool.close()
-  const providerStats = (await (
-    await fetch(
-      `${context.provider.url}/stats?refresh_token=${encodeURIComponent(`rt-short-${context.runId}-0`)}`,
-    )
-  ).json()) as { refreshes_of_token: number }
+
+  // The fake provider issued the refresh token `rt-<code>` for the code `short-<run>-0`.
+  const refreshToken = encodeURIComponent(`rt-short-${context.runId}-0`)
+  const statsResponse = await fetch(`${context.provider.url}/stats?refresh_token=${refreshToken}`)
+  const providerStats = (await statsResponse.json()) as { refreshes_of_token: number }
   const summary = stats.summary()
   context.measurements.push({
     scenario: "refresh.single_flight",

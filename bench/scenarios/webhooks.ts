@@ -3,7 +3,7 @@
  * sent at fixed rates (open loop) and at saturation (closed loop), plus a
  * mix in which every tenth delivery repeats an accepted id. Each load runs
  * against the webhook floor and then against the service, back to back, so
- * both see the same machine; saturation alternates them for several rounds.
+ * both see the same machine. Saturation alternates them for several rounds.
  */
 import { type BenchContext, measure, type Server, waitForIdle } from "../lib/context.ts"
 import { RequestStats, runClosedLoop, runOpenLoop } from "../lib/drivers.ts"
@@ -111,7 +111,7 @@ export const webhookOpenLoop = async (
   return { overloaded: summary.latency.p99 > OVERLOAD_P99_MS || failed > result.launched / 100 }
 }
 
-/** Drives the target as fast as it answers, with wrk when installed and the Bun generator otherwise. */
+/** Drives the target as fast as it responds, with wrk when installed and the Bun generator otherwise. */
 export const webhookSaturation = async (
   context: BenchContext,
   scenario: string,

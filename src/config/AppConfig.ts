@@ -64,11 +64,12 @@ const LOG_LEVEL_NAMES: Record<(typeof LOG_LEVELS)[number], LogLevel.LogLevel> = 
 export const readAppSettings = Effect.gen(function* () {
   const port = yield* withDefault("PORT", 3000, { parse: P.port, expected: "a TCP port 1-65535" })
   const host = yield* withDefault("HOST", "127.0.0.1", {
-    parse: (raw) => P.ok(raw),
+    parse: (raw) =>
+      /^[A-Za-z0-9.:-]{1,253}$/.test(raw) ? P.ok(raw) : P.invalid("not a host name or IP address"),
     expected: "an interface address such as 0.0.0.0",
   })
   const publicUrl = yield* withDefault("PUBLIC_URL", new URL(`http://localhost:${port}`), {
-    parse: P.httpUrl,
+    parse: P.baseUrl,
     expected: "an absolute http(s) URL such as https://oauth.example.com",
   })
   const role = yield* withDefault<Role>("ROLE", "all", {
@@ -101,9 +102,11 @@ export const readAppSettings = Effect.gen(function* () {
   })
   const redisKeyPrefix = yield* withDefault("REDIS_KEY_PREFIX", "", {
     parse: (raw) =>
-      /^[A-Za-z0-9:_.-]{1,64}$/.test(raw)
-        ? P.ok(raw)
-        : P.invalid("has characters outside A-Z a-z 0-9 : _ . -"),
+      raw.length > 64
+        ? P.invalid("longer than 64 characters")
+        : /^[A-Za-z0-9:_.-]+$/.test(raw)
+          ? P.ok(raw)
+          : P.invalid("has characters outside A-Z a-z 0-9 : _ . -"),
     expected: "up to 64 characters from A-Z a-z 0-9 : _ . -, such as oauth:",
   })
   const clickhouseUrl = yield* optionalSecret("CLICKHOUSE_URL", {
@@ -133,6 +136,11 @@ export const readAppSettings = Effect.gen(function* () {
       parse: P.duration,
       expected: "a duration such as 500ms, 30s, 5m or 24h",
     })
+  const positiveDuration = (variable: string, fallback: Duration.Input) =>
+    withDefault(variable, Duration.fromInputUnsafe(fallback), {
+      parse: P.positiveDuration,
+      expected: "a duration longer than zero, such as 500ms, 30s, 5m or 24h",
+    })
   const count = (variable: string, fallback: number) =>
     withDefault(variable, fallback, { parse: P.positiveInteger, expected: "a positive integer" })
   const bytes = (variable: string, fallback: number) =>
@@ -158,12 +166,19 @@ export const readAppSettings = Effect.gen(function* () {
     shutdownTimeout: yield* duration("SHUTDOWN_TIMEOUT", "20 seconds"),
     maxRequestBodyBytes: yield* bytes("MAX_REQUEST_BODY", 1024 * 1024),
     tokenRefreshMargin: yield* duration("TOKEN_REFRESH_MARGIN", "5 minutes"),
-    providerTimeout: yield* duration("PROVIDER_TIMEOUT", "10 seconds"),
-    webhookDedupWindow: yield* duration("WEBHOOK_DEDUP_WINDOW", "24 hours"),
+    providerTimeout: yield* positiveDuration("PROVIDER_TIMEOUT", "10 seconds"),
+    webhookDedupWindow: yield* positiveDuration("WEBHOOK_DEDUP_WINDOW", "24 hours"),
     webhookMaxBodyBytes: yield* bytes("WEBHOOK_MAX_BODY", 1024 * 1024),
     defaultDestinationUrl: yield* optional("DEFAULT_DESTINATION_URL", {
-      parse: P.httpUrl,
-      expected: "an absolute http(s) URL",
+      parse: (raw) => {
+        const url = P.httpUrl(raw)
+        if (!url.ok) return url
+        return url.value.username !== "" || url.value.password !== ""
+          ? P.invalid("contains a user name or password")
+          : url
+      },
+      expected: "an absolute http(s) URL without credentials",
+      secret: true,
     }),
     destinationSigningSecret: yield* optionalSecret("DESTINATION_SIGNING_SECRET", {
       parse: (raw) =>

@@ -26,6 +26,13 @@ export const boolean = (raw: string): Parsed<boolean> => {
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/
 const UNIT_MILLIS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 
+/** Parses a duration that must be longer than zero. */
+export const positiveDuration = (raw: string): Parsed<Duration.Duration> => {
+  const parsed = duration(raw)
+  if (!parsed.ok) return parsed
+  return Duration.toMillis(parsed.value) > 0 ? parsed : invalid("must be longer than zero")
+}
+
 /** Parses `250ms`, `30s`, `5m`, `24h`, `7d`, or a bare number of seconds. */
 export const duration = (raw: string): Parsed<Duration.Duration> => {
   if (/^\d+(?:\.\d+)?$/.test(raw)) return ok(Duration.seconds(Number(raw)))
@@ -42,8 +49,12 @@ export const byteSize = (raw: string): Parsed<number> => {
   const unit = match[2] ?? "b"
   const factor = unit === "b" ? 1 : unit.startsWith("k") ? 1024 : 1024 * 1024
   const value = Number(match[1]) * factor
-  return value > 0 ? ok(value) : invalid("must be greater than zero")
+  if (value <= 0) return invalid("must be greater than zero")
+  return value <= MAX_BYTE_SIZE ? ok(value) : invalid("larger than 1 GiB")
 }
+
+/** Largest accepted byte size setting: 1 GiB. */
+const MAX_BYTE_SIZE = 1024 * 1024 * 1024
 
 export const oneOf =
   <const L extends string>(literals: ReadonlyArray<L>) =>
@@ -52,7 +63,18 @@ export const oneOf =
       ? ok(raw as L)
       : invalid(`not one of ${literals.join(", ")}`)
 
-/** Parses an absolute http(s) URL and drops a trailing slash from its path. */
+/** Parses an absolute http(s) URL without credentials, query or fragment. */
+export const baseUrl = (raw: string): Parsed<URL> => {
+  const url = httpUrl(raw)
+  if (!url.ok) return url
+  if (url.value.username !== "" || url.value.password !== "") {
+    return invalid("contains a user name or password")
+  }
+  if (url.value.search !== "" || url.value.hash !== "") return invalid("has a query or fragment")
+  return url
+}
+
+/** Parses an absolute http(s) URL. */
 export const httpUrl = (raw: string): Parsed<URL> => {
   let url: URL
   try {
@@ -80,7 +102,7 @@ export const urlWithScheme =
     }
   }
 
-/** Parses a comma-separated list of origins (`scheme://host[:port]`). */
+/** Parses a comma-separated list of origins (`scheme://host[:port]`) without credentials. */
 export const origins = (raw: string): Parsed<ReadonlyArray<string>> => {
   const result: Array<string> = []
   for (const item of raw
@@ -89,6 +111,9 @@ export const origins = (raw: string): Parsed<ReadonlyArray<string>> => {
     .filter((part) => part !== "")) {
     const url = httpUrl(item)
     if (!url.ok) return invalid(`${JSON.stringify(item)}: ${url.problem}`)
+    if (url.value.username !== "" || url.value.password !== "") {
+      return invalid("an origin contains a user name or password")
+    }
     if (url.value.pathname !== "/" || url.value.search !== "" || url.value.hash !== "") {
       return invalid(`${JSON.stringify(item)} has a path, query or fragment`)
     }

@@ -44,7 +44,11 @@ const rawValue = (variable: string) =>
 const validate = <A>(variable: string, raw: string, options: SettingOptions<A>) => {
   const parsed = options.parse(raw.trim())
   if (parsed.ok) return Effect.succeed(parsed.value)
-  const shown = options.secret ? "the value" : JSON.stringify(raw)
+  // A URL's user name and password are masked even in settings that are
+  // not secret, since a mistyped value may still carry a password.
+  const shown = options.secret
+    ? "the value"
+    : JSON.stringify(raw.replace(/\/\/[^/@\s]*@/g, "//***@"))
   return Effect.fail(
     new ConfigInvalid({
       variable,

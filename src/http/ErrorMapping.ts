@@ -64,8 +64,25 @@ const STORE_ERROR_TAGS = new Set(["SqlError", "StoreError", "ClickHouseError", "
  * once the store is back. A coded error with a row in `STATUS_BY_CODE`
  * keeps its code and message. Anything else is logged and becomes 500.
  */
+/**
+ * Postgres rejects a NUL character in text (SQLSTATE 22021, "invalid byte
+ * sequence for encoding UTF8: 0x00"). It comes from the client's input, so
+ * it is a bad request, not a store failure.
+ */
+const isNulCharacterError = (error: unknown): boolean => {
+  const text = JSON.stringify(error, (_key, value) =>
+    value instanceof Error ? { message: value.message, cause: value.cause } : value,
+  )
+  return /22021|0x00|invalid byte sequence/.test(text ?? "")
+}
+
 export const toApiError = (error: unknown): Effect.Effect<ApiError> => {
   const tag = (error as { _tag?: unknown })?._tag
+  if (tag === "SqlError" && isNulCharacterError(error)) {
+    return Effect.succeed(
+      apiError(400, "invalid_request", "A value in the request contains a NUL character."),
+    )
+  }
   if (typeof tag === "string" && STORE_ERROR_TAGS.has(tag)) {
     return Effect.logError("store failed during a request", error).pipe(
       Effect.as(apiError(503, "store_unavailable", "A data store did not answer; retry later.")),

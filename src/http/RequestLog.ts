@@ -45,7 +45,10 @@ const ROUTE_WORDS = new Set([
  * clients cannot create new series by inventing paths.
  */
 const routeLabel = (path: string, status: number): string => {
-  if (status === 404 || status === 405) return "unmatched"
+  // Empty segments (`//`) and deep paths are no route's shape either.
+  if (status === 404 || status === 405 || path.includes("//") || path.length > 512) {
+    return "unmatched"
+  }
   return path
     .split("/")
     .map((segment) => (segment === "" || ROUTE_WORDS.has(segment) ? segment : ":param"))

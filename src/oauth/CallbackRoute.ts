@@ -52,6 +52,14 @@ export const CallbackRoute = HttpRouter.add(
   CALLBACK_PATH,
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
+    // The router answers HEAD with the GET route; a HEAD must not consume
+    // the single-use state or exchange the code.
+    if (request.method !== "GET") {
+      return HttpServerResponse.empty({
+        status: 405,
+        headers: { allow: "GET", ...SECURITY_HEADERS },
+      })
+    }
     const query = new URL(request.url, "http://callback.invalid").searchParams
     const params: CallbackParams = {
       code: single(query, "code"),

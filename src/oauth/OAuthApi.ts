@@ -12,14 +12,22 @@ import { OrganizationId, Uuid } from "../http/Schemas.ts"
 export const ConnectSessionPayload = Schema.Struct({
   organization_id: OrganizationId,
   provider: Schema.String,
-  redirect_url: Schema.String.annotate({
+  redirect_url: Schema.String.check(Schema.isMaxLength(2048)).annotate({
     description:
       "Where the user returns after consent; its origin must be in ALLOWED_REDIRECT_ORIGINS",
   }),
   scopes: Schema.optional(Schema.Array(Schema.String)).annotate({
     description: "Scopes added to the provider's required and configured scopes",
   }),
-  metadata: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)).annotate({
+  metadata: Schema.optional(
+    Schema.Record(Schema.String, Schema.Unknown).check(
+      Schema.makeFilter(
+        (value) =>
+          (JSON.stringify(value).length <= 16_384 && !JSON.stringify(value).includes("\\u0000")) ||
+          "Expected at most 16 KB of JSON without NUL characters",
+      ),
+    ),
+  ).annotate({
     description: "Values such as shop (Shopify) or tenant (Microsoft); stored with the integration",
   }),
 })

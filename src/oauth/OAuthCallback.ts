@@ -151,7 +151,11 @@ const make = Effect.gen(function* () {
         codeVerifier: pending.codeVerifier,
       })
       const exchanged = yield* providerHttp
-        .send(pending.providerKey, "token_exchange", request)
+        .send(pending.providerKey, "token_exchange", request, {
+          // An authorization code is single-use (RFC 6749 section 4.1.2):
+          // a retry after a 5xx or a timeout could only fail or be refused.
+          retries: 0,
+        })
         .pipe(
           Effect.mapError((error) => fail(error.code, error.message)),
           Effect.flatMap((response) =>

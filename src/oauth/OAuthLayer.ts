@@ -5,9 +5,10 @@
  * the provider registry, connect sessions, the callback, tokens and
  * revocations.
  */
+
 import { Layer } from "effect"
-import { FetchHttpClient } from "effect/http"
 import { AnalyticsEvents } from "../analytics/AnalyticsEvents.ts"
+import { OutboundHttpLive } from "../http/OutboundHttp.ts"
 import { ProviderRegistry, type ProviderRegistryOptions } from "../providers/ProviderRegistry.ts"
 import { ProviderStore } from "../providers/ProviderStore.ts"
 import { ConnectSessions } from "./ConnectSessions.ts"
@@ -33,7 +34,7 @@ export const OAuthServicesLive = (options: OAuthLayerOptions = {}) =>
     Layer.provideMerge(ProviderStore.layer),
     Layer.provideMerge(
       Layer.mergeAll(
-        FetchHttpClient.layer,
+        OutboundHttpLive,
         OAuthEvents.layer.pipe(Layer.provide(AnalyticsEvents.layer)),
       ),
     ),

@@ -39,6 +39,31 @@ export interface ProviderHttpOptions {
   readonly maxConcurrentPerProvider?: number | undefined
 }
 
+/**
+ * Largest provider response body read, in bytes. Token and revocation
+ * answers are a few kilobytes; a larger body is cut off as a failed call
+ * rather than read into memory whole.
+ */
+const MAX_RESPONSE_BYTES = 1024 * 1024
+
+class ResponseTooLarge extends Error {
+  constructor() {
+    super(`the provider's response is larger than ${MAX_RESPONSE_BYTES} bytes`)
+  }
+}
+
+const readLimitedText = <E>(stream: Stream.Stream<Uint8Array, E>) =>
+  Stream.runFoldEffect(
+    stream,
+    () => ({ chunks: [] as Array<Uint8Array>, size: 0 }),
+    (acc, chunk) => {
+      acc.size += chunk.byteLength
+      if (acc.size > MAX_RESPONSE_BYTES) return Effect.fail(new ResponseTooLarge())
+      acc.chunks.push(chunk)
+      return Effect.succeed(acc)
+    },
+  ).pipe(Effect.map((acc) => Buffer.concat(acc.chunks).toString("utf8")))
+
 export class ProviderHttp extends Context.Service<
   ProviderHttp,
   {
@@ -126,7 +151,7 @@ const make = (options: ProviderHttpOptions) =>
 
         const exchange = Effect.gen(function* () {
           const response = yield* client.execute(toHttpRequest(request))
-          const body = yield* response.text
+          const body = yield* readLimitedText(response.stream)
           const result: ProviderResponse = {
             status: response.status,
             contentType: response.headers["content-type"],

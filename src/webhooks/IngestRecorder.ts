@@ -74,7 +74,10 @@ export const makeIngestRecorder = (options: {
   })
 
   return {
-    received: (sender) => counters.add(sender.provider, sender.endpointId, "received"),
+    received: (sender) => {
+      counters.add(sender.provider, sender.endpointId, "received")
+      analytics.record({ ...event(sender), outcome: "received" })
+    },
 
     accepted: (sender, deliveryId, startedAt) => {
       const millis = finish(sender.provider, "accepted", startedAt)

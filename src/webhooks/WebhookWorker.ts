@@ -5,10 +5,12 @@
  * DELIVERY_CONCURRENCY of them at once. The worker also claims entries that
  * a crashed consumer left pending, and keeps the queue gauges current.
  */
+
 import { hostname } from "node:os"
 import { Duration, Effect, Fiber, Layer, Option, Schedule } from "effect"
-import { FetchHttpClient, HttpClient } from "effect/http"
+import { HttpClient } from "effect/http"
 import { AppConfig } from "../config/AppConfig.ts"
+import { OutboundHttpLive } from "../http/OutboundHttp.ts"
 import { ProviderRegistry } from "../providers/ProviderRegistry.ts"
 import { KeyValue } from "../storage/KeyValue.ts"
 import type { DeliveredEntry } from "../storage/StreamQueue.ts"
@@ -210,4 +212,4 @@ const make = (options: WebhookWorkerOptions) =>
 
 /** The workers, for processes whose ROLE is `worker` or `all`. */
 export const WebhookWorkerLive = (options: WebhookWorkerOptions = {}) =>
-  Layer.effectDiscard(make(options)).pipe(Layer.provide(FetchHttpClient.layer))
+  Layer.effectDiscard(make(options)).pipe(Layer.provide(OutboundHttpLive))

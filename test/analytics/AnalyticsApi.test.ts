@@ -64,9 +64,10 @@ describe.each(storeModes)("analytics api (%s stores)", (mode) => {
         )
         expect(response.status).toBe(200)
         rows = (yield* json(response)).data
-        if (total(rows, "accepted") >= 5 && total(rows, "rejected") >= 1) break
+        if (total(rows, "received") >= 7 && total(rows, "rejected") >= 1) break
         yield* Effect.sleep("200 millis")
       }
+      expect(total(rows, "received")).toBe(7)
       expect(total(rows, "accepted")).toBe(5)
       expect(total(rows, "duplicates")).toBe(1)
       expect(total(rows, "rejected")).toBe(1)

@@ -123,3 +123,26 @@ describe("shutdown", () => {
     expect(text).toContain("stopped")
   })
 })
+
+describe("settings", () => {
+  const cases: ReadonlyArray<[string, string, string]> = [
+    ["HOST", "not a host", "not a host name"],
+    ["MAX_REQUEST_BODY", "9999999999mb", "larger than 1 GiB"],
+    ["PUBLIC_URL", "https://u:hunter2pw@x.example", "user name or password"],
+    ["PUBLIC_URL", "https://x.example/?q=1", "query or fragment"],
+    ["PROVIDER_TIMEOUT", "0", "longer than zero"],
+    ["WEBHOOK_DEDUP_WINDOW", "0", "longer than zero"],
+    ["DEFAULT_DESTINATION_URL", "https://u:hunter2pw@h/x", "user name or password"],
+    ["ALLOWED_REDIRECT_ORIGINS", "http://u:hunter2pw@a.test", "user name or password"],
+    ["REDIS_KEY_PREFIX", "a".repeat(65), "longer than 64"],
+  ]
+  for (const [variable, value, problem] of cases) {
+    it(`rejects ${variable}=${value.slice(0, 30)}`, async () => {
+      const result = await boot({ [variable]: value })
+      expect(result.exitCode).not.toBe(0)
+      expect(result.output).toContain(variable)
+      expect(result.output).toContain(problem)
+      expect(result.output).not.toContain("hunter2pw")
+    })
+  }
+})

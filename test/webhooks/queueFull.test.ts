@@ -39,14 +39,14 @@ describe("queue full", () => {
           const response = yield* post(app, key, `msg_fill_${index}`, size)
           if (response.status !== 200) rejected = response
         }
-        expect(rejected?.status).toBe(503)
+        expect(rejected?.status, rejected?.text).toBe(503)
         expect(errorCode(rejected!.text)).toBe("store_unavailable")
 
         const retry = yield* post(app, key, "msg_after_full", size)
-        expect(retry.status).toBe(503)
+        expect(retry.status, retry.text).toBe(503)
         const again = yield* post(app, key, "msg_after_full", size)
         // Still 503, not a 200 "duplicate": the first attempt claimed nothing.
-        expect(again.status).toBe(503)
+        expect(again.status, again.text).toBe(503)
       }).pipe(Effect.scoped),
     { timeout: 120_000 },
   )

@@ -104,5 +104,7 @@ const showValue = (value: unknown): string | undefined => {
   } catch {
     text = String(value)
   }
+  // A URL's user name and password never appear in an error.
+  text = text.replace(/\/\/[^/@\s"]*@/g, "//***@")
   return text.length > MAX_SHOWN_LENGTH ? `${text.slice(0, MAX_SHOWN_LENGTH)}...` : text
 }

@@ -121,6 +121,15 @@ export const parseTokenResponse = (
       )
     }
 
+    const scopeText = Array.isArray(scope)
+      ? scope.join(" ")
+      : typeof scope === "string"
+        ? scope
+        : ""
+    if (/[\u0000-\u001f\u007f]/.test(scopeText)) {
+      return yield* invalid(quirks.scopePath, "must not contain control characters")
+    }
+
     const now = yield* Clock.currentTimeMillis
     return {
       accessToken: Redacted.make(accessToken),
@@ -177,11 +186,27 @@ const checkTokenType = (
 }
 
 /** Seconds until expiry: a non-negative integer, as a number or a string of digits. */
+/**
+ * Longest token lifetime accepted, ten years in seconds. Providers issue
+ * lifetimes of minutes to months; a larger value is a broken response and
+ * would overflow the expiry timestamp.
+ */
+const MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
+
 const checkExpiresIn = (value: unknown): number | undefined | { readonly problem: string } => {
   if (value === undefined || value === null) return undefined
-  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value
-  if (typeof value === "string" && /^\d{1,15}$/.test(value)) return Number(value)
-  return { problem: `must be a non-negative integer number of seconds, got ${describe(value)}` }
+  const seconds =
+    typeof value === "number" && Number.isSafeInteger(value) && value >= 0
+      ? value
+      : typeof value === "string" && /^\d{1,15}$/.test(value)
+        ? Number(value)
+        : undefined
+  if (seconds !== undefined && seconds <= MAX_EXPIRES_IN) return seconds
+  return {
+    problem:
+      `must be a non-negative integer number of seconds up to ${MAX_EXPIRES_IN}, ` +
+      `got ${describe(value)}`,
+  }
 }
 
 const keepExtraFields = (

@@ -1,0 +1,13 @@
+/**
+ * The HTTP client for calls to providers and destinations. Redirects are
+ * never followed: a token endpoint or destination that answers 3xx gets
+ * its answer treated as a failed call, because following it would send the
+ * client secret, the authorization code or a signed event to a host that
+ * was never configured, past the https and loopback rules.
+ */
+import { Layer } from "effect"
+import { FetchHttpClient } from "effect/http"
+
+export const OutboundHttpLive = FetchHttpClient.layer.pipe(
+  Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { redirect: "manual" })),
+)
