@@ -83,7 +83,7 @@ describe("resolveProvider", () => {
       const error = yield* failure({ ...generic, token_url: "http://127.0.0.1:8080/token" })
       expect(error.field).toBe("token_url")
       expect(error.value).toBe('"http://127.0.0.1:8080/token"')
-      expect(error.problem).toContain("allowHttpLoopback")
+      expect(error.problem).toContain("ALLOW_HTTP_LOOPBACK_PROVIDERS")
     }),
   )
 
