@@ -37,6 +37,8 @@ export interface AppSettings {
   /** Tokens expiring within this margin are refreshed before use. */
   readonly tokenRefreshMargin: Duration.Duration
   readonly providerTimeout: Duration.Duration
+  /** Requests in flight to one provider at once, per process. */
+  readonly providerConcurrency: number
   readonly webhookDedupWindow: Duration.Duration
   readonly webhookMaxBodyBytes: number
   readonly defaultDestinationUrl: Option.Option<URL>
@@ -167,6 +169,7 @@ export const readAppSettings = Effect.gen(function* () {
     maxRequestBodyBytes: yield* bytes("MAX_REQUEST_BODY", 1024 * 1024),
     tokenRefreshMargin: yield* duration("TOKEN_REFRESH_MARGIN", "5 minutes"),
     providerTimeout: yield* positiveDuration("PROVIDER_TIMEOUT", "10 seconds"),
+    providerConcurrency: yield* count("PROVIDER_CONCURRENCY", 256),
     webhookDedupWindow: yield* positiveDuration("WEBHOOK_DEDUP_WINDOW", "24 hours"),
     webhookMaxBodyBytes: yield* bytes("WEBHOOK_MAX_BODY", 1024 * 1024),
     defaultDestinationUrl: yield* optional("DEFAULT_DESTINATION_URL", {

@@ -18,6 +18,8 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   store_unavailable: 503,
   clickhouse_error: 503,
   invalid_analytics_query: 400,
+  // A stored provider that no longer builds; 503 so webhook senders retry.
+  provider_invalid: 503,
   invalid_state: 400,
   state_expired: 400,
   redirect_url_not_allowed: 400,

@@ -55,6 +55,35 @@ const routeLabel = (path: string, status: number): string => {
     .join("/")
 }
 
+/**
+ * The labelled metrics of each method, route and status, built once: the
+ * labels are bounded (see `routeLabel`), so the cache is too.
+ */
+const metricsByLabels = new Map<
+  string,
+  {
+    readonly counter: Metric.Metric<number, unknown>
+    readonly histogram: Metric.Metric<number, unknown>
+  }
+>()
+
+const labelledMetrics = (method: string, route: string, status: number) => {
+  const key = `${method} ${route} ${status}`
+  let metrics = metricsByLabels.get(key)
+  if (metrics === undefined) {
+    metrics = {
+      counter: Metric.withAttributes(HttpMetrics.requestsTotal, {
+        method,
+        route,
+        status: String(status),
+      }),
+      histogram: Metric.withAttributes(HttpMetrics.requestDuration, { method, route }),
+    }
+    metricsByLabels.set(key, metrics)
+  }
+  return metrics
+}
+
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 
 const record = (request: HttpServerRequest.HttpServerRequest, status: number, startedAt: number) =>
@@ -62,12 +91,9 @@ const record = (request: HttpServerRequest.HttpServerRequest, status: number, st
     const seconds = (performance.now() - startedAt) / 1000
     const method = METHODS.has(request.method) ? request.method : "OTHER"
     const route = routeLabel(pathOf(request.url), status)
-    const attributes = { method, route, status: String(status) }
-    yield* Metric.update(Metric.withAttributes(HttpMetrics.requestsTotal, attributes), 1)
-    yield* Metric.update(
-      Metric.withAttributes(HttpMetrics.requestDuration, { method, route }),
-      seconds,
-    )
+    const { counter, histogram } = labelledMetrics(method, route, status)
+    yield* Metric.update(counter, 1)
+    yield* Metric.update(histogram, seconds)
     yield* Effect.logInfo("request").pipe(
       Effect.annotateLogs({
         method: request.method,

@@ -35,7 +35,7 @@ export interface ProviderHttpOptions {
   readonly breakerFailures?: number | undefined
   /** How long an open circuit rejects calls before one probe. Default 30 seconds. */
   readonly breakerOpenDuration?: Duration.Input | undefined
-  /** Concurrent requests per provider. Default 32. */
+  /** Concurrent requests per provider. Default PROVIDER_CONCURRENCY. */
   readonly maxConcurrentPerProvider?: number | undefined
 }
 
@@ -129,7 +129,9 @@ const make = (options: ProviderHttpOptions) =>
     const semaphoreFor = (providerKey: string) => {
       let semaphore = semaphores.get(providerKey)
       if (semaphore === undefined) {
-        semaphore = Semaphore.makeUnsafe(options.maxConcurrentPerProvider ?? 32)
+        semaphore = Semaphore.makeUnsafe(
+          options.maxConcurrentPerProvider ?? settings.providerConcurrency,
+        )
         semaphores.set(providerKey, semaphore)
       }
       return semaphore

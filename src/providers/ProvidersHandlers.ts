@@ -3,7 +3,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import { CurrentPrincipal } from "../auth/Principal.ts"
 import { Api } from "../http/Api.ts"
 import { apiError } from "../http/ApiErrors.ts"
-import { orApiError } from "../http/ErrorMapping.ts"
+import { orApiError, STATUS_BY_CODE } from "../http/ErrorMapping.ts"
 import type { Provider } from "./Provider.ts"
 import { ProviderRegistry } from "./ProviderRegistry.ts"
 
@@ -88,7 +88,7 @@ export const ProvidersHandlers = HttpApiBuilder.group(Api, "providers", (handler
               ? notFound(params.key)
               : Effect.fail(
                   apiError(
-                    409,
+                    STATUS_BY_CODE.provider_invalid ?? 503,
                     "provider_invalid",
                     `Provider ${params.key} is stored but cannot be used: ${problem} ` +
                       "Fix the setting it names, or PUT the provider again.",

@@ -45,6 +45,11 @@ const unavailableResponse = errorResponse(
 )
 const missingResponses: Record<SourceMissing, HttpServerResponse.HttpServerResponse> = {
   unknown_provider: errorResponse("provider_not_found", "No provider has this key."),
+  provider_invalid: errorResponse(
+    "provider_invalid",
+    "The provider is stored but cannot be used; retry later.",
+    { "retry-after": "60" },
+  ),
   unknown_endpoint: errorResponse("unknown_endpoint", "The provider has no such endpoint."),
   webhooks_not_configured: errorResponse(
     "webhooks_not_configured",

@@ -22,6 +22,8 @@ export interface WebhookSource {
 export type SourceMissing =
   /** No provider has this key. */
   | "unknown_provider"
+  /** A provider with this key is stored but cannot be used; see `ProviderRegistry.problemOf`. */
+  | "provider_invalid"
   /** The provider has no endpoint with this id, or the id is not a UUID. */
   | "unknown_endpoint"
   /** The provider exists but receives no webhooks, or its webhook settings are invalid. */

@@ -1,7 +1,8 @@
 /**
  * A stored provider that no longer builds, here because its http loopback
  * URLs were saved while ALLOW_HTTP_LOOPBACK_PROVIDERS was on, is reported
- * as invalid with the reason instead of looking absent.
+ * as invalid with the reason instead of looking absent, and its webhooks
+ * answer 503 so senders retry instead of dropping events after a 404.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -40,9 +41,14 @@ describe.runIf(hasServers)("invalid stored provider (servers stores)", () => {
       const body = (yield* Effect.promise(() => response.json())) as {
         error: { code: string; message: string }
       }
-      expect(response.status).toBe(409)
+      expect(response.status).toBe(503)
       expect(body.error.code).toBe("provider_invalid")
       expect(body.error.message).toContain("ALLOW_HTTP_LOOPBACK_PROVIDERS")
+
+      const webhook = yield* Effect.promise(() =>
+        fetch(`${app.baseUrl}/webhooks/${key}`, { method: "POST", body: "{}" }),
+      )
+      expect(webhook.status).toBe(503)
 
       yield* Effect.promise(() => app.fetch(`/v1/providers/${key}`, { method: "DELETE" }))
     }).pipe(Effect.scoped),

@@ -98,6 +98,7 @@ export const testSettings = (
   maxRequestBodyBytes: 1024 * 1024,
   tokenRefreshMargin: Duration.minutes(5),
   providerTimeout: Duration.seconds(5),
+  providerConcurrency: 64,
   webhookDedupWindow: Duration.hours(24),
   webhookMaxBodyBytes: 1024 * 1024,
   defaultDestinationUrl: Option.none(),
