@@ -141,7 +141,14 @@ describe.each(storeModes)("webhook delivery (%s stores)", (mode) => {
           destination.received.map((delivery) => delivery.headers.get("webhook-id")),
         )
         expect(ids.size).toBe(1)
-        const [counters] = yield* countersOf(app, key)
+        // The destination can see the delivery before the worker records it.
+        const [counters] = yield* eventually(
+          Effect.gen(function* () {
+            const rows = yield* countersOf(app, key)
+            expect(rows[0]?.delivered).toBe(1)
+            return rows
+          }),
+        )
         expect(counters!.failed).toBe(2)
         expect(counters!.delivered).toBe(1)
         expect(counters!.dead_lettered).toBe(0)

@@ -52,21 +52,27 @@ const exchangeError = (app: TestApp, key: string) =>
 
 describe.each(storeModes)("provider failures (%s stores)", (mode) => {
   layer(App.layer(mode), { excludeTestServices: true, timeout: "60 seconds" })((it) => {
-    it.effect("retries a 503 and then succeeds", () =>
+    it.effect("refresh retries a 503 and then succeeds", () =>
       Effect.gen(function* () {
         const app = yield* App
         const fake = yield* startFakeProvider
         let calls = 0
         fake.on("/token", () => {
           calls += 1
-          return calls === 1
-            ? new Response("busy", { status: 503 })
-            : jsonResponse({ access_token: "AT1", token_type: "Bearer" })
+          // The code exchange, then one busy answer to the refresh.
+          if (calls === 2) return new Response("busy", { status: 503 })
+          return jsonResponse({
+            access_token: `AT${calls}`,
+            token_type: "Bearer",
+            refresh_token: "RT",
+            expires_in: 3600,
+          })
         })
         const key = yield* configure(app, `${fake.url}/token`)
         const id = yield* connect(app, { organizationId: randomOrganization(), provider: key })
-        expect((yield* json(yield* getToken(app, id))).access_token).toBe("AT1")
-        expect(fake.requestsTo("/token")).toHaveLength(2)
+        const token = yield* json(yield* getToken(app, id, { force_refresh: true }))
+        expect(token.access_token).toBe("AT3")
+        expect(fake.requestsTo("/token")).toHaveLength(3)
       }).pipe(Effect.scoped),
     )
 
@@ -111,8 +117,8 @@ describe.each(storeModes)("provider failures (%s stores)", (mode) => {
         const query = yield* exchangeError(app, key)
         expect(query.get("error")).toBe("provider_timeout")
         expect(query.get("error_description")).toContain("timed out")
-        // One attempt and two retries, each cut off by the timeout.
-        expect(fake.requestsTo("/token")).toHaveLength(3)
+        // A code is single-use, so the exchange is not retried.
+        expect(fake.requestsTo("/token")).toHaveLength(1)
       }).pipe(Effect.scoped),
     )
   })
