@@ -36,6 +36,8 @@ export interface AppSettings {
   readonly maxRequestBodyBytes: number
   /** Tokens expiring within this margin are refreshed before use. */
   readonly tokenRefreshMargin: Duration.Duration
+  /** Pause between the background refresher's passes over expiring tokens. */
+  readonly tokenRefreshInterval: Duration.Duration
   readonly providerTimeout: Duration.Duration
   /** Requests in flight to one provider at once, per process. */
   readonly providerConcurrency: number
@@ -168,6 +170,7 @@ export const readAppSettings = Effect.gen(function* () {
     shutdownTimeout: yield* duration("SHUTDOWN_TIMEOUT", "20 seconds"),
     maxRequestBodyBytes: yield* bytes("MAX_REQUEST_BODY", 1024 * 1024),
     tokenRefreshMargin: yield* duration("TOKEN_REFRESH_MARGIN", "5 minutes"),
+    tokenRefreshInterval: yield* positiveDuration("TOKEN_REFRESH_INTERVAL", "15 seconds"),
     providerTimeout: yield* positiveDuration("PROVIDER_TIMEOUT", "10 seconds"),
     providerConcurrency: yield* count("PROVIDER_CONCURRENCY", 256),
     webhookDedupWindow: yield* positiveDuration("WEBHOOK_DEDUP_WINDOW", "24 hours"),

@@ -17,7 +17,7 @@ import { Revocations } from "./Revocations.ts"
 import { Tokens } from "./Tokens.ts"
 
 export interface OAuthWorkerOptions {
-  /** Pause between refresher passes. Default 15 seconds. */
+  /** Pause between refresher passes. Default TOKEN_REFRESH_INTERVAL. */
   readonly refreshInterval?: Duration.Input | undefined
   /** Integrations refreshed per pass. Default 100. */
   readonly refreshBatch?: number | undefined
@@ -36,7 +36,46 @@ interface DueRow {
   readonly organization_id: string
 }
 
-const refresherPass = (options: OAuthWorkerOptions) =>
+/**
+ * Integrations whose background refresh failed, with the time before which
+ * the refresher leaves them alone. Without it, a provider that is down
+ * would keep its integrations at the head of the expiry order and every
+ * pass would retry them while integrations behind them expire.
+ */
+class RefreshBackoff {
+  private readonly entries = new Map<string, { failures: number; retryAt: number }>()
+
+  /** Ids to skip now; bounded by `MAX_BACKOFF_ENTRIES`. */
+  waiting(now: number): Array<string> {
+    const ids: Array<string> = []
+    for (const [id, entry] of this.entries) {
+      if (entry.retryAt > now) ids.push(id)
+      else if (entry.retryAt + MAX_BACKOFF_MILLIS < now) this.entries.delete(id)
+    }
+    return ids
+  }
+
+  failed(id: string, now: number): void {
+    const failures = (this.entries.get(id)?.failures ?? 0) + 1
+    const delay = Math.min(BASE_BACKOFF_MILLIS * 2 ** (failures - 1), MAX_BACKOFF_MILLIS)
+    this.entries.delete(id)
+    this.entries.set(id, { failures, retryAt: now + delay * (0.5 + Math.random() / 2) })
+    if (this.entries.size > MAX_BACKOFF_ENTRIES) {
+      const oldest = this.entries.keys().next().value
+      if (oldest !== undefined) this.entries.delete(oldest)
+    }
+  }
+
+  succeeded(id: string): void {
+    this.entries.delete(id)
+  }
+}
+
+const BASE_BACKOFF_MILLIS = 15_000
+const MAX_BACKOFF_MILLIS = 3_600_000
+const MAX_BACKOFF_ENTRIES = 10_000
+
+const refresherPass = (options: OAuthWorkerOptions, backoff: RefreshBackoff) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient
     const settings = yield* AppConfig
@@ -45,11 +84,13 @@ const refresherPass = (options: OAuthWorkerOptions) =>
     const batch = options.refreshBatch ?? 100
     const marginSeconds = Duration.toSeconds(settings.tokenRefreshMargin)
 
+    const waiting = backoff.waiting(Date.now())
     const expiring = yield* sql<DueRow>`
       SELECT c.integration_id, c.version::int AS version, i.provider_key, i.organization_id
       FROM integration_credentials c
       JOIN integrations i ON i.id = c.integration_id
       WHERE c.refreshable AND c.expires_at < now() + make_interval(secs => ${marginSeconds})
+        AND c.integration_id::text <> ALL(${waiting}::text[])
       ORDER BY c.expires_at
       LIMIT ${batch}`
 
@@ -84,9 +125,12 @@ const refresherPass = (options: OAuthWorkerOptions) =>
             }),
           ),
           // Failures are already counted and logged by Tokens; a dead grant
-          // has left the refreshable set, and other failures are retried on
-          // the next pass.
-          Effect.ignore,
+          // has left the refreshable set, and other failures are retried
+          // after a growing pause.
+          Effect.match({
+            onFailure: () => backoff.failed(row.integration_id, Date.now()),
+            onSuccess: () => backoff.succeeded(row.integration_id),
+          }),
         ),
       { concurrency: options.refreshConcurrency ?? 8, discard: true },
     )
@@ -113,10 +157,12 @@ const keepRunning = <E, R>(name: string, pass: Effect.Effect<void, E, R>) =>
 export const OAuthWorkersLive = (options: OAuthWorkerOptions = {}) =>
   Layer.effectDiscard(
     Effect.gen(function* () {
+      const backoff = new RefreshBackoff()
+      const settings = yield* AppConfig
       yield* Effect.forkScoped(
         Effect.repeat(
-          keepRunning("token refresher", refresherPass(options)),
-          Schedule.spaced(options.refreshInterval ?? "15 seconds"),
+          keepRunning("token refresher", refresherPass(options, backoff)),
+          Schedule.spaced(options.refreshInterval ?? settings.tokenRefreshInterval),
         ),
       )
       yield* Effect.forkScoped(

@@ -97,6 +97,7 @@ export const testSettings = (
   shutdownTimeout: Duration.seconds(5),
   maxRequestBodyBytes: 1024 * 1024,
   tokenRefreshMargin: Duration.minutes(5),
+  tokenRefreshInterval: Duration.seconds(1),
   providerTimeout: Duration.seconds(5),
   providerConcurrency: 64,
   webhookDedupWindow: Duration.hours(24),
