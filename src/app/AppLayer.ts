@@ -22,7 +22,7 @@ import { Stores } from "../storage/Stores.ts"
 import { WebhookServicesLive } from "../webhooks/WebhooksLayer.ts"
 import { WebhookWorkerLive } from "../webhooks/WebhookWorker.ts"
 
-/** The stores, each chosen by its URL setting: a server when set, embedded when not. */
+/** Builds the stores, each chosen by its URL setting: a server when set, embedded when not. */
 export const makeStoresLayer = (settings: AppSettings) => {
   const connectTimeout = settings.storeConnectTimeout
   const database = Database.layer({
@@ -98,7 +98,7 @@ const makeHttpServer = (settings: AppSettings) =>
     ),
   )
 
-/** The whole service for `settings`, with secrets already resolved. */
+/** Builds the whole service for `settings`, with secrets already resolved. */
 export const makeAppLayer = (settings: AppSettings, secrets: ResolvedSecrets) => {
   const infrastructure = Layer.mergeAll(
     makeStoresLayer(settings),

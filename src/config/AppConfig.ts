@@ -28,7 +28,7 @@ export interface AppSettings {
   readonly adminApiKey: Option.Option<Redacted.Redacted<string>>
   readonly allowedRedirectOrigins: ReadonlyArray<string>
   readonly allowHttpLoopbackProviders: boolean
-  /** How long start-up waits for a configured store to answer. */
+  /** How long start-up waits for a configured store to respond. */
   readonly storeConnectTimeout: Duration.Duration
   /** How long SIGTERM waits for in-flight requests and workers. */
   readonly shutdownTimeout: Duration.Duration

@@ -1,9 +1,10 @@
 /**
- * The encryption key ring, admin API key and destination signing secret in
- * effect for this run. Values from the environment win. When every store runs embedded, missing values
- * are generated once under DATA_DIR (file mode 0600) and reused on later
- * starts; with any server store configured, a missing value stops the boot,
- * because a generated key on one instance would not decrypt another's rows.
+ * Resolves the encryption key ring, admin API key and destination signing
+ * secret of this run. Values from the environment win. When every store
+ * runs embedded, missing values are generated once under DATA_DIR (file
+ * mode 0600) and reused on later starts. With any server store configured,
+ * a missing key stops the boot, because a key generated on one instance
+ * would not decrypt another instance's rows.
  */
 import { randomBytes } from "node:crypto"
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"

@@ -4,7 +4,7 @@ import { ConfigInvalid } from "./Setting.ts"
 
 /**
  * Fails when `host:port` cannot be bound, before any store starts, so a
- * port that another process holds stops the boot in milliseconds with a
+ * port that another process uses stops the boot in milliseconds with a
  * message naming PORT. The server still binds for real later; a process
  * that takes the port in between fails the boot then.
  */

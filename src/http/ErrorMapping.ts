@@ -87,7 +87,7 @@ export const toApiError = (error: unknown): Effect.Effect<ApiError> => {
   }
   if (typeof tag === "string" && STORE_ERROR_TAGS.has(tag)) {
     return Effect.logError("store failed during a request", error).pipe(
-      Effect.as(apiError(503, "store_unavailable", "A data store did not answer; retry later.")),
+      Effect.as(apiError(503, "store_unavailable", "A data store did not respond; retry later.")),
     )
   }
   if (isCodedError(error) && STATUS_BY_CODE[error.code] !== undefined) {

@@ -1,7 +1,7 @@
 /**
  * The HTTP client for calls to providers and destinations. Redirects are
- * never followed: a token endpoint or destination that answers 3xx gets
- * its answer treated as a failed call, because following it would send the
+ * never followed: a 3xx response from a token endpoint or destination is
+ * treated as a failed call, because following it would send the
  * client secret, the authorization code or a signed event to a host that
  * was never configured, past the https and loopback rules.
  */

@@ -40,9 +40,9 @@ const ROUTE_WORDS = new Set([
 ])
 
 /**
- * The route label of a metric. Ids, provider keys and other parameters
- * become `:param`, and a request no route matched becomes `unmatched`, so
- * clients cannot create new series by inventing paths.
+ * Builds the route label of a metric. Ids, provider keys and other
+ * parameters become `:param`, and a request no route matched becomes
+ * `unmatched`, so clients cannot create new series by inventing paths.
  */
 const routeLabel = (path: string, status: number): string => {
   // Empty segments (`//`) and deep paths are no route's shape either.
@@ -159,7 +159,7 @@ export const RequestLogLive = HttpRouter.middleware(
       const routed: HttpServerResponse.HttpServerResponse = yield* httpEffect.pipe(
         Effect.catchCause((cause) => failureResponse(request, cause)),
       )
-      // The API decoder answers a body of another media type with a bare 415.
+      // The API decoder returns a bare 415 for a body of another media type.
       const response =
         routed.status === 415
           ? HttpServerResponse.jsonUnsafe(
