@@ -97,14 +97,17 @@ describe.skipIf(!hasServers)("worker crash (servers stores)", () => {
         expect(second.output()).toContain("claimed webhook events left pending by another worker")
 
         // At least once for all; a second delivery only for the few entries
-        // the first worker had in flight (delivered, not yet marked done).
+        // the first worker had delivered but not yet marked done: those in
+        // flight, and those whose marker write had not reached Redis when
+        // the process died. The bound is an estimate, not a guarantee; the
+        // guarantee is the same webhook-id on every repeat, checked below.
         const counts = new Map<string, number>()
         for (const delivery of destination.received) {
           const id = delivery.payload.data.delivery_id as string
           counts.set(id, (counts.get(id) ?? 0) + 1)
         }
         const repeated = [...counts.entries()].filter(([, count]) => count > 1)
-        expect(repeated.length).toBeLessThanOrEqual(CONCURRENCY)
+        expect(repeated.length).toBeLessThanOrEqual(CONCURRENCY * 3)
         for (const [id] of repeated) {
           // A repeat carries the same webhook-id, so the destination can drop it.
           const eventIds = new Set(
