@@ -175,7 +175,14 @@ describe.each(storeModes)("webhook delivery (%s stores)", (mode) => {
         expect(letter!.delivery_id).toBe("msg_dead")
         expect(JSON.parse(letter!.body)).toEqual({ id: "msg_dead" })
         expect(letter!.headers["webhook-signature"]).toBeUndefined()
-        const [counters] = yield* countersOf(app, key)
+        // The dead letter is visible before the worker records the outcome.
+        const [counters] = yield* eventually(
+          Effect.gen(function* () {
+            const rows = yield* countersOf(app, key)
+            expect(rows[0]?.dead_lettered).toBe(1)
+            return rows
+          }),
+        )
         expect(counters!.dead_lettered).toBe(1)
 
         destination.respond(ok)
@@ -282,7 +289,13 @@ describe.each(storeModes)("webhook delivery (%s stores)", (mode) => {
         expect(byId.EvMapped.routing_key).toBe(team)
         expect(byId.EvUnmapped.integration_id).toBeNull()
         expect(byId.EvUnmapped.organization_id).toBeNull()
-        const [counters] = yield* countersOf(app, slack.key)
+        const [counters] = yield* eventually(
+          Effect.gen(function* () {
+            const rows = yield* countersOf(app, slack.key)
+            expect(rows[0]?.delivered).toBe(2)
+            return rows
+          }),
+        )
         expect(counters!.delivered).toBe(2)
       }).pipe(Effect.scoped),
     )
