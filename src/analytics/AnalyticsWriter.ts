@@ -1,8 +1,8 @@
 /**
  * The worker that moves analytics events from the durable stream into
  * ClickHouse in micro-batches. Entries are acknowledged only after their
- * batch is inserted, so a crash leaves them pending; they are claimed again
- * once idle for `claimIdle` by this or another worker.
+ * batch is inserted, so a crash leaves them pending. This or another worker
+ * claims them again once they have been idle for `CLAIM_IDLE`.
  */
 import { hostname } from "node:os"
 import { Duration, Effect, Layer } from "effect"

@@ -44,7 +44,11 @@ export const AuthenticationLive = Layer.effect(
                 Effect.logError("API key lookup failed", error).pipe(
                   Effect.andThen(
                     Effect.fail(
-                      apiError(503, "store_unavailable", "The key store did not answer."),
+                      apiError(
+                        503,
+                        "store_unavailable",
+                        "The key store did not respond; retry later.",
+                      ),
                     ),
                   ),
                 ),

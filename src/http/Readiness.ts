@@ -4,7 +4,7 @@ import { Context, Duration, Effect, Layer } from "effect"
 export interface StoreCheck {
   /** Store name in the `/ready` body: postgres, redis, clickhouse. */
   readonly name: string
-  /** How the store runs, for example "server 127.0.0.1:5432/test" or "embedded PGlite". */
+  /** Mode of the store, for example "server 127.0.0.1:5432/test" or "embedded PGlite". */
   readonly mode: string
   readonly check: Effect.Effect<void, unknown>
 }
@@ -42,7 +42,8 @@ const runCheck = (check: StoreCheck) =>
     const outcome = yield* check.check.pipe(
       Effect.timeoutOrElse({
         duration: CHECK_TIMEOUT,
-        orElse: () => Effect.fail(new Error(`no answer within ${Duration.format(CHECK_TIMEOUT)}`)),
+        orElse: () =>
+          Effect.fail(new Error(`no response within ${Duration.format(CHECK_TIMEOUT)}`)),
       }),
       Effect.result,
     )
@@ -59,7 +60,7 @@ const runCheck = (check: StoreCheck) =>
     return [check.name, status] as const
   })
 
-/** Runs every check concurrently; ready only when all stores answer and shutdown has not begun. */
+/** Runs every check concurrently; ready only when all stores respond and shutdown has not begun. */
 export const checkReadiness = Effect.gen(function* () {
   const readiness = yield* Readiness
   const results = yield* Effect.forEach(readiness.checks, runCheck, { concurrency: "unbounded" })

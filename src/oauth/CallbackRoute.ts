@@ -52,8 +52,8 @@ export const CallbackRoute = HttpRouter.add(
   CALLBACK_PATH,
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
-    // The router answers HEAD with the GET route; a HEAD must not consume
-    // the single-use state or exchange the code.
+    // The router serves HEAD with the GET route, and a HEAD must not
+    // consume the single-use state or exchange the code.
     if (request.method !== "GET") {
       return HttpServerResponse.empty({
         status: 405,

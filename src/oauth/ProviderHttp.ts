@@ -41,7 +41,7 @@ export interface ProviderHttpOptions {
 
 /**
  * Largest provider response body read, in bytes. Token and revocation
- * answers are a few kilobytes; a larger body is cut off as a failed call
+ * responses are a few kilobytes; a larger body is cut off as a failed call
  * rather than read into memory whole.
  */
 const MAX_RESPONSE_BYTES = 1024 * 1024

@@ -118,7 +118,7 @@ export const WebhookSourcesLive = Layer.effect(
     const find = (providerKey: string, endpointId: string | undefined) => {
       const provider = registry.get(providerKey)
       if (Option.isNone(provider)) {
-        // A stored provider that cannot be used answers 503, so the sender
+        // A stored provider that cannot be used returns 503, so the sender
         // retries while an operator fixes it, instead of dropping events
         // after a 404.
         return registry.problemOf(providerKey) === undefined

@@ -1,8 +1,8 @@
 /**
- * A stored provider that no longer builds, here because its http loopback
- * URLs were saved while ALLOW_HTTP_LOOPBACK_PROVIDERS was on, is reported
- * as invalid with the reason instead of looking absent, and its webhooks
- * answer 503 so senders retry instead of dropping events after a 404.
+ * A stored provider that no longer builds is reported as invalid with the
+ * reason instead of looking absent. Here its http loopback URLs were saved
+ * while ALLOW_HTTP_LOOPBACK_PROVIDERS was on. Its webhooks return 503, so
+ * senders retry instead of dropping events after a 404.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"

@@ -96,10 +96,10 @@ describe.skipIf(!hasServers)("worker crash (servers stores)", () => {
         // The second worker took over entries the first one held when it died.
         expect(second.output()).toContain("claimed webhook events left pending by another worker")
 
-        // At least once for all; a second delivery only for the few entries
-        // the first worker had delivered but not yet marked done: those in
-        // flight, and those whose marker write had not reached Redis when
-        // the process died. The bound is an estimate, not a guarantee; the
+        // Every event arrives at least once. A second delivery happens only
+        // for entries the first worker had delivered but not yet marked done,
+        // because they were in flight or their marker write had not reached
+        // Redis when the process died. The bound is an estimate; the
         // guarantee is the same webhook-id on every repeat, checked below.
         const counts = new Map<string, number>()
         for (const delivery of destination.received) {

@@ -187,7 +187,7 @@ const checkTokenType = (
 
 /** Seconds until expiry: a non-negative integer, as a number or a string of digits. */
 /**
- * Longest token lifetime accepted, ten years in seconds. Providers issue
+ * Maximum token lifetime accepted, ten years in seconds. Providers issue
  * lifetimes of minutes to months; a larger value is a broken response and
  * would overflow the expiry timestamp.
  */

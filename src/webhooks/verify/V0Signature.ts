@@ -16,7 +16,7 @@ export interface V0Headers {
  * Checks the `v0` signature that Slack and Zoom share: `v0=` and the hex
  * HMAC-SHA256 of `v0:{timestamp}:{body}`. The timestamp tolerance is
  * checked before any HMAC. Returns the checked timestamp and the index of
- * the secret that matched, which Zoom needs to answer its handshake.
+ * the secret that matched, which Zoom needs to reply to its handshake.
  */
 export const checkV0Signature = (
   request: WebhookRequest,

@@ -59,7 +59,7 @@ describe.each(storeModes)("provider failures (%s stores)", (mode) => {
         let calls = 0
         fake.on("/token", () => {
           calls += 1
-          // The code exchange, then one busy answer to the refresh.
+          // The code exchange succeeds, then the first refresh gets a 503.
           if (calls === 2) return new Response("busy", { status: 503 })
           return jsonResponse({
             access_token: `AT${calls}`,
