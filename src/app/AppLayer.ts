@@ -19,6 +19,7 @@ import { OAuthWorkersLive } from "../oauth/OAuthWorkers.ts"
 import { Database, describeDatabase } from "../storage/Database.ts"
 import { Migrator } from "../storage/Migrator.ts"
 import { Stores } from "../storage/Stores.ts"
+import { makeIngestRoutes } from "../webhooks/IngestRoute.ts"
 import { WebhookServicesLive } from "../webhooks/WebhooksLayer.ts"
 import { WebhookWorkerLive } from "../webhooks/WebhookWorker.ts"
 
@@ -85,16 +86,23 @@ const makeHttpServer = (settings: AppSettings) =>
     disableListenLog: true,
   }).pipe(
     Layer.provide(
-      BunHttpServer.layer({
-        port: settings.port,
-        hostname: settings.host,
-        // Bun's own cap rejects absurd bodies before any handler runs; the
-        // routes enforce their tighter limits themselves.
-        maxRequestBodySize:
-          Math.max(settings.maxRequestBodyBytes, settings.webhookMaxBodyBytes) + 1024,
-        gracefulShutdownTimeout: settings.shutdownTimeout,
-        idleTimeout: 60,
-      }),
+      Layer.unwrap(
+        Effect.map(makeIngestRoutes, (routes) =>
+          BunHttpServer.layer({
+            port: settings.port,
+            hostname: settings.host,
+            // Bun matches the webhook routes before the Effect router sees
+            // the request; see src/webhooks/IngestRoute.ts.
+            routes,
+            // Bun's own cap rejects absurd bodies before any handler runs; the
+            // routes enforce their tighter limits themselves.
+            maxRequestBodySize:
+              Math.max(settings.maxRequestBodyBytes, settings.webhookMaxBodyBytes) + 1024,
+            gracefulShutdownTimeout: settings.shutdownTimeout,
+            idleTimeout: 60,
+          }),
+        ),
+      ),
     ),
   )
 

@@ -1,7 +1,8 @@
 /**
  * Every HTTP route of the service: the `/v1` API generated from its
  * definition, the OpenAPI document and docs page, the system routes, and the
- * raw routes that providers and browsers call (webhooks, OAuth callback).
+ * OAuth callback that browsers call. The webhook ingest routes are Bun's
+ * own, outside this app (src/webhooks/IngestRoute.ts).
  */
 import { ByteSize, Effect, Layer } from "effect"
 import { HttpIncomingMessage, HttpServerResponse } from "effect/http"
@@ -11,7 +12,6 @@ import { ApiKeysHandlers } from "../auth/ApiKeysHandlers.ts"
 import { CallbackRoute } from "../oauth/CallbackRoute.ts"
 import { ConnectSessionsHandlers, IntegrationsHandlers } from "../oauth/OAuthHandlers.ts"
 import { ProvidersHandlers } from "../providers/ProvidersHandlers.ts"
-import { WebhookIngestRoutes } from "../webhooks/IngestRoute.ts"
 import { WebhooksHandlers } from "../webhooks/WebhooksHandlers.ts"
 import { Api } from "./Api.ts"
 import { errorBody } from "./ApiErrors.ts"
@@ -54,14 +54,7 @@ export const DocsRoutes = HttpApiScalar.layer(Api, { path: "/docs" })
 
 /** The HTTP application for `HttpRouter.serve`, limited to `maxBodyBytes` per JSON body. */
 export const makeHttpApp = (options: { readonly maxBodyBytes: number }) =>
-  Layer.mergeAll(
-    ApiRoutes,
-    DocsRoutes,
-    SystemRoutes,
-    RequestLogLive,
-    CallbackRoute,
-    WebhookIngestRoutes,
-  ).pipe(
+  Layer.mergeAll(ApiRoutes, DocsRoutes, SystemRoutes, RequestLogLive, CallbackRoute).pipe(
     Layer.provide(
       Layer.succeed(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(options.maxBodyBytes)),
     ),

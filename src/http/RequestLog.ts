@@ -16,6 +16,16 @@ const pathOf = (url: string): string => {
   return query === -1 ? url : url.slice(0, query)
 }
 
+/** Returns the path of an absolute URL such as `http://host:port/path?query`. */
+export const pathOfUrl = (url: string): string => {
+  const scheme = url.indexOf("://")
+  const slash = scheme === -1 ? 0 : url.indexOf("/", scheme + 3)
+  return slash === -1 ? "/" : pathOf(url.slice(slash))
+}
+
+/** The route label of a request that no route matched. */
+export const UNMATCHED_ROUTE = "unmatched"
+
 /** Path segments that name routes; every other segment is a parameter. */
 const ROUTE_WORDS = new Set([
   "v1",
@@ -47,7 +57,7 @@ const ROUTE_WORDS = new Set([
 const routeLabel = (path: string, status: number): string => {
   // Empty segments (`//`) and deep paths are no route's shape either.
   if (status === 404 || status === 405 || path.includes("//") || path.length > 512) {
-    return "unmatched"
+    return UNMATCHED_ROUTE
   }
   return path
     .split("/")
@@ -86,23 +96,44 @@ const labelledMetrics = (method: string, route: string, status: number) => {
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 
-const record = (request: HttpServerRequest.HttpServerRequest, status: number, startedAt: number) =>
+/** Records the HTTP metrics of one request and logs its line. */
+export const recordRequest = (request: {
+  readonly method: string
+  readonly path: string
+  readonly route: string
+  readonly status: number
+  readonly startedAt: number
+}) =>
   Effect.gen(function* () {
-    const seconds = (performance.now() - startedAt) / 1000
+    const seconds = (performance.now() - request.startedAt) / 1000
     const method = METHODS.has(request.method) ? request.method : "OTHER"
-    const route = routeLabel(pathOf(request.url), status)
-    const { counter, histogram } = labelledMetrics(method, route, status)
+    const { counter, histogram } = labelledMetrics(method, request.route, request.status)
     yield* Metric.update(counter, 1)
     yield* Metric.update(histogram, seconds)
     yield* Effect.logInfo("request").pipe(
       Effect.annotateLogs({
         method: request.method,
-        path: pathOf(request.url),
-        status,
+        path: request.path,
+        status: request.status,
         duration_ms: Math.round(seconds * 100_000) / 100,
       }),
     )
   })
+
+const record = (
+  request: HttpServerRequest.HttpServerRequest,
+  status: number,
+  startedAt: number,
+) => {
+  const path = pathOf(request.url)
+  return recordRequest({
+    method: request.method,
+    path,
+    route: routeLabel(path, status),
+    status,
+    startedAt,
+  })
+}
 
 const failureResponse = (
   request: HttpServerRequest.HttpServerRequest,

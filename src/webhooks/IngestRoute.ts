@@ -2,18 +2,23 @@
  * `POST /webhooks/{provider}` and `POST /webhooks/{provider}/{endpoint_id}`:
  * reads the raw body under the provider's limit, verifies it, replies to
  * handshakes, claims the delivery id, appends the event to the durable stream
- * and only then acknowledges. A raw router route rather than an HttpApi
- * endpoint, because it is the hottest path of the service and needs the
- * exact bytes.
+ * and only then acknowledges.
+ *
+ * These are Bun's own routes, served before the Effect HTTP stack: the
+ * hottest path of the service needs the exact bytes and nothing of the
+ * router, the API middleware or the response conversion. Each request runs
+ * one Effect for its verification and queueing, then records the same
+ * request log line and HTTP metrics as every other route. Other methods on
+ * these paths, and any other path, go to the Effect router.
  *
  * Statuses: 200 accepted or duplicate; 400 malformed or stale; 401 signature
  * or token mismatch; 404 unknown provider or endpoint; 413 body over the
  * limit; 503 the queue could not take the event, so the provider retries.
  */
-import { Effect, Result } from "effect"
-import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
-import * as ServerRequest from "effect/http/HttpServerRequest"
+import { Cause, Effect } from "effect"
+import { errorBody } from "../http/ApiErrors.ts"
 import { STATUS_BY_CODE } from "../http/ErrorMapping.ts"
+import { pathOfUrl, recordRequest, UNMATCHED_ROUTE } from "../http/RequestLog.ts"
 import { EventAdmission } from "./EventAdmission.ts"
 import { IngestClock } from "./IngestClock.ts"
 import { type IngestRecorder, makeIngestRecorder } from "./IngestRecorder.ts"
@@ -28,41 +33,52 @@ import { encodeBody, encodeEvent } from "./WebhookEvent.ts"
 import { unknownProviderLabel } from "./WebhookMetrics.ts"
 import { type SourceMissing, type WebhookSource, WebhookSources } from "./WebhookSource.ts"
 
-const jsonResponse = (status: number, body: string, headers?: Record<string, string>) =>
-  HttpServerResponse.text(body, { status, contentType: "application/json", headers })
+type Headers = Record<string, string>
+
+/** A response spec rather than a `Response`: a web response's body can be sent only once. */
+interface Reply {
+  readonly status: number
+  readonly body: string
+  readonly headers: Headers
+}
+
+const jsonReply = (status: number, body: string, headers?: Headers): Reply => ({
+  status,
+  body,
+  headers: { "content-type": "application/json", ...headers },
+})
 
 /** The API's error body, with the status that `STATUS_BY_CODE` gives the code. */
-const errorResponse = (code: string, message: string, headers?: Record<string, string>) =>
-  jsonResponse(STATUS_BY_CODE[code] ?? 500, JSON.stringify({ error: { code, message } }), headers)
+const errorReply = (code: string, message: string, headers?: Headers): Reply =>
+  jsonReply(STATUS_BY_CODE[code] ?? 500, JSON.stringify(errorBody(code, message)), headers)
 
-// Built once: responses are immutable, and most requests end in one of these.
-const acceptedResponse = jsonResponse(200, '{"status":"accepted"}')
-const duplicateResponse = jsonResponse(200, '{"status":"duplicate"}')
-const unavailableResponse = errorResponse(
+const acceptedReply = jsonReply(200, '{"status":"accepted"}')
+const duplicateReply = jsonReply(200, '{"status":"duplicate"}')
+const unavailableReply = errorReply(
   "store_unavailable",
   "The event queue did not accept the event; retry later.",
   { "retry-after": "1" },
 )
-const missingResponses: Record<SourceMissing, HttpServerResponse.HttpServerResponse> = {
-  unknown_provider: errorResponse("provider_not_found", "No provider has this key."),
-  provider_invalid: errorResponse(
+const missingReplies: Record<SourceMissing, Reply> = {
+  unknown_provider: errorReply("provider_not_found", "No provider has this key."),
+  provider_invalid: errorReply(
     "provider_invalid",
     "The provider is stored but cannot be used; retry later.",
     { "retry-after": "60" },
   ),
-  unknown_endpoint: errorResponse("unknown_endpoint", "The provider has no such endpoint."),
-  webhooks_not_configured: errorResponse(
+  unknown_endpoint: errorReply("unknown_endpoint", "The provider has no such endpoint."),
+  webhooks_not_configured: errorReply(
     "webhooks_not_configured",
     "The provider has no usable webhook configuration.",
   ),
 }
-const invalidUrlResponse = errorResponse("invalid_request", "The request URL is invalid.")
+const internalErrorReply = errorReply("internal_error", "The request failed unexpectedly.")
 
-const handshakeResponse = (handshake: NonNullable<VerifiedDelivery["handshake"]>) =>
-  HttpServerResponse.text(handshake.body, {
-    status: handshake.status,
-    contentType: handshake.contentType,
-  })
+const handshakeReply = (handshake: NonNullable<VerifiedDelivery["handshake"]>): Reply => ({
+  status: handshake.status,
+  body: handshake.body,
+  headers: { "content-type": handshake.contentType },
+})
 
 interface IngestContext {
   readonly admission: EventAdmission["Service"]
@@ -71,8 +87,8 @@ interface IngestContext {
 }
 
 /**
- * Claims the delivery id, appends the event and acknowledges. Runs
- * uninterruptibly: a client that disconnects mid-request must not cut the
+ * Claims the delivery id, appends the event and acknowledges. Nothing
+ * interrupts it: a client that disconnects mid-request does not cut the
  * embedded claim-then-append sequence in two.
  */
 const enqueue = (
@@ -101,15 +117,14 @@ const enqueue = (
     Effect.map((admission) => {
       if (admission === "accepted") {
         ctx.recorder.accepted(source, deliveryId, startedAt)
-        return acceptedResponse
+        return acceptedReply
       }
       ctx.recorder.duplicate(source, deliveryId!, startedAt)
-      return duplicateResponse
+      return duplicateReply
     }),
     Effect.catchTag("StoreError", (error) =>
-      Effect.as(ctx.recorder.unavailable(source, error, startedAt), unavailableResponse),
+      Effect.as(ctx.recorder.unavailable(source, error, startedAt), unavailableReply),
     ),
-    Effect.uninterruptible,
   )
 }
 
@@ -120,58 +135,42 @@ const rejectFailure = (
   startedAt: number,
 ) => {
   if (error instanceof WebhookRejected) {
-    const response = errorResponse(error.code, error.message)
     return ctx.recorder
       .rejected(source, "rejected", error.reason, error, startedAt)
-      .pipe(Effect.as(response))
+      .pipe(Effect.as(errorReply(error.code, error.message)))
   }
   if (error instanceof BodyTooLarge) {
     return ctx.recorder
       .rejected(source, "too_large", "payload_too_large", undefined, startedAt)
-      .pipe(Effect.as(errorResponse("payload_too_large", error.message)))
+      .pipe(Effect.as(errorReply("payload_too_large", error.message)))
   }
   return ctx.recorder
     .rejected(source, "malformed", "malformed_body", undefined, startedAt)
-    .pipe(Effect.as(errorResponse("malformed_body", error.message)))
+    .pipe(Effect.as(errorReply("malformed_body", error.message)))
 }
 
 const ingest = (
   ctx: IngestContext,
-  sources: WebhookSources["Service"],
-  request: HttpServerRequest.HttpServerRequest,
-  params: Readonly<Record<string, string | undefined>>,
-) => {
-  const startedAt = performance.now()
-  const source = sources.find(params.provider ?? "", params.endpoint_id)
-  if (typeof source === "string") {
-    // Only configured keys become metric labels; a path is attacker-chosen.
-    ctx.recorder.unknown(
-      source === "unknown_provider" ? unknownProviderLabel : params.provider!,
-      startedAt,
-    )
-    return Effect.succeed(missingResponses[source])
-  }
+  source: WebhookSource,
+  request: Request,
+  startedAt: number,
+): Effect.Effect<Reply> => {
   ctx.recorder.received(source)
-
-  const web = ServerRequest.toWebResult(request)
-  if (Result.isFailure(web)) return Effect.succeed(invalidUrlResponse)
-  const raw = web.success
-
-  return readLimitedBody(raw, source.maxBodyBytes).pipe(
+  return readLimitedBody(request, source.maxBodyBytes).pipe(
     Effect.flatMap((body) =>
       source
         .verify({
-          headers: (name) => raw.headers.get(name),
+          headers: (name) => request.headers.get(name),
           body,
           nowSeconds: Math.floor(ctx.now() / 1000),
         })
         .pipe(
           Effect.flatMap((delivery) => {
             if (delivery.handshake === undefined) {
-              return enqueue(ctx, source, raw, body, delivery, startedAt)
+              return enqueue(ctx, source, request, body, delivery, startedAt)
             }
             ctx.recorder.handshake(source, startedAt)
-            return Effect.succeed(handshakeResponse(delivery.handshake))
+            return Effect.succeed(handshakeReply(delivery.handshake))
           }),
         ),
     ),
@@ -179,26 +178,75 @@ const ingest = (
   )
 }
 
-/** The two ingest routes, for `makeHttpApp`. */
-export const WebhookIngestRoutes = HttpRouter.use((router) =>
-  Effect.gen(function* () {
-    const sources = yield* WebhookSources
-    const now = yield* IngestClock
-    const ctx: IngestContext = {
-      admission: yield* EventAdmission,
+/** Route patterns as Bun's router spells them, with their metric labels. */
+const ROUTES = [
+  { pattern: "/webhooks/:provider", label: "/webhooks/:param" },
+  { pattern: "/webhooks/:provider/:endpoint_id", label: "/webhooks/:param/:param" },
+] as const
+
+/** A request handler for Bun's `routes` option; `params` carries the path parameters. */
+export type IngestHandler = (request: Bun.BunRequest<string>) => Promise<Response>
+
+/**
+ * Builds the handlers of both routes for `Bun.serve({ routes })`, keyed by
+ * pattern. Each handler runs with the services of the layer that builds it.
+ */
+export const makeIngestRoutes = Effect.gen(function* () {
+  const sources = yield* WebhookSources
+  const now = yield* IngestClock
+  const context = yield* Effect.context<never>()
+  const ctx: IngestContext = {
+    admission: yield* EventAdmission,
+    now,
+    recorder: makeIngestRecorder({
+      context,
+      counters: yield* WebhookCounters,
+      analytics: yield* WebhookAnalytics,
+      throttle: makeLogThrottle({ perInterval: 5, intervalMillis: 10_000 }),
       now,
-      recorder: makeIngestRecorder({
-        context: yield* Effect.context<never>(),
-        counters: yield* WebhookCounters,
-        analytics: yield* WebhookAnalytics,
-        throttle: makeLogThrottle({ perInterval: 5, intervalMillis: 10_000 }),
-        now,
-      }),
+    }),
+  }
+  const run = Effect.runPromiseWith(context)
+
+  const handlerFor =
+    (label: string): IngestHandler =>
+    (request) => {
+      const startedAt = performance.now()
+      const provider = request.params.provider ?? ""
+      const source = sources.find(provider, request.params.endpoint_id)
+      let reply: Effect.Effect<Reply>
+      if (typeof source === "string") {
+        // Only configured keys become metric labels; a path is attacker-chosen.
+        ctx.recorder.unknown(
+          source === "unknown_provider" ? unknownProviderLabel : provider,
+          startedAt,
+        )
+        reply = Effect.succeed(missingReplies[source])
+      } else {
+        reply = ingest(ctx, source, request, startedAt)
+      }
+      const served = reply.pipe(
+        Effect.catchCause((cause) =>
+          Cause.hasInterruptsOnly(cause)
+            ? Effect.failCause(cause)
+            : Effect.as(Effect.logError("request failed", cause), internalErrorReply),
+        ),
+        Effect.tap((done) =>
+          recordRequest({
+            method: "POST",
+            path: pathOfUrl(request.url),
+            route: done.status === 404 ? UNMATCHED_ROUTE : label,
+            status: done.status,
+            startedAt,
+          }),
+        ),
+      )
+      return run(served).then(
+        (done) => new Response(done.body, { status: done.status, headers: done.headers }),
+      )
     }
 
-    const handler = (request: HttpServerRequest.HttpServerRequest) =>
-      Effect.flatMap(HttpRouter.params, (params) => ingest(ctx, sources, request, params))
-    yield* router.add("POST", "/webhooks/:provider", handler)
-    yield* router.add("POST", "/webhooks/:provider/:endpoint_id", handler)
-  }),
-)
+  return Object.fromEntries(
+    ROUTES.map(({ pattern, label }) => [pattern, { POST: handlerFor(label) }]),
+  ) as Record<string, { readonly POST: IngestHandler }>
+})

@@ -177,6 +177,39 @@ describe.each(storeModes)("ingest route (%s stores)", (mode) => {
       }),
     )
 
+    it.effect("labels ingest requests in HTTP metrics", () =>
+      Effect.gen(function* () {
+        const app = yield* WebhookApp
+        const key = yield* standardProvider()
+        const body = "{}"
+        const read = () =>
+          Effect.promise(() => fetch(`${app.baseUrl}/metrics`).then((r) => r.text()))
+        const series =
+          'http_server_requests_total{method="POST",route="/webhooks/:param",status="200"}'
+        const countOf = (metrics: string) => {
+          const line = metrics.split("\n").find((text) => text.startsWith(series))
+          return line === undefined ? 0 : Number(line.slice(series.length + 1))
+        }
+        const before = countOf(yield* read())
+        yield* deliver(app, `/webhooks/${key}`, body, standardHeaders(SECRET, body))
+        expect(countOf(yield* read())).toBe(before + 1)
+      }),
+    )
+
+    it.effect("routes other methods to the router", () =>
+      Effect.gen(function* () {
+        const app = yield* WebhookApp
+        const key = yield* standardProvider()
+        for (const method of ["GET", "PUT", "DELETE"]) {
+          const response = yield* Effect.promise(() =>
+            fetch(`${app.baseUrl}/webhooks/${key}`, { method }),
+          )
+          expect(response.status).toBe(404)
+          expect(errorCode(yield* Effect.promise(() => response.text()))).toBe("not_found")
+        }
+      }),
+    )
+
     it.effect("lists counters of every provider", () =>
       Effect.gen(function* () {
         const app = yield* WebhookApp
