@@ -2,10 +2,12 @@
  * Moves analytics events from a durable stream into ClickHouse in
  * micro-batches, one batch per raw table.
  *
- * A table's batch is inserted when it contains `maxRows` events or its oldest
- * event has waited `maxDelay`, whichever comes first. Each insert carries a
- * deduplication token derived from the stream entry ids, and the entries are
- * acknowledged only after the insert succeeded. A failed insert is retried
+ * A stream entry carries one event or an array of them. A table's batch is
+ * inserted when it contains `maxRows` events or its oldest event has waited
+ * `maxDelay`, whichever comes first. Each insert carries a deduplication
+ * token derived from the stream entry ids and each event's place in its
+ * entry, and an entry is acknowledged only after every one of its events was
+ * inserted. A failed insert is retried
  * with exponential backoff and jitter while the writer holds its entries and
  * reads nothing more, so memory stays bounded and the backlog waits in the
  * stream. Delivery is at least once: entries of a batch whose insert
@@ -17,14 +19,14 @@ import { createHash } from "node:crypto"
 import { Clock, Duration, Effect, Metric, Random } from "effect"
 import { ClickHouse } from "./ClickHouse.ts"
 import type { ClickHouseError } from "./ClickHouseError.ts"
-import { decodeEvent } from "./Events.ts"
+import { decodeEntry, MAX_EVENTS_PER_ENTRY } from "./Events.ts"
 import { type Row, toRow } from "./Tables.ts"
 import * as WriterMetrics from "./WriterMetrics.ts"
 
 /** One entry of the analytics stream. */
 export interface StreamEntry {
   readonly id: string
-  /** An event encoded by `encodeEvent`. */
+  /** One event encoded by `encodeEvent`, or an array of them by `encodeEventBatch`. */
   readonly payload: string
   /** How often the stream has handed out this entry, this time included. */
   readonly deliveries: number
@@ -61,7 +63,10 @@ export interface BatchWriterOptions {
 }
 
 interface Buffered {
-  readonly id: string
+  /** The stream entry that carried the event. */
+  readonly entryId: string
+  /** The entry id and the event's place in it; what the batch token is made of. */
+  readonly key: string
   readonly row: Row
   /** Event time, epoch milliseconds. */
   readonly time: number
@@ -69,12 +74,19 @@ interface Buffered {
   readonly readAt: number
 }
 
-/** Derives the insert deduplication token of a batch from its table and entry ids. */
-export const batchToken = (table: string, ids: ReadonlyArray<string>): string => {
+/** Derives the insert deduplication token of a batch from its table and event keys. */
+export const batchToken = (table: string, keys: ReadonlyArray<string>): string => {
   const hash = createHash("sha256").update(table)
-  for (const id of [...ids].sort()) hash.update("\n").update(id)
+  for (const key of [...keys].sort()) hash.update("\n").update(key)
   return hash.digest("hex")
 }
+
+/**
+ * Entries per read. An entry carries at most `MAX_EVENTS_PER_ENTRY` events,
+ * so one read adds at most `max(maxRows, MAX_EVENTS_PER_ENTRY)` events, and
+ * a table's buffer stays under `maxRows` plus that.
+ */
+const entriesPerRead = (maxRows: number) => Math.max(1, Math.floor(maxRows / MAX_EVENTS_PER_ENTRY))
 
 const logDeadLetter = (entry: StreamEntry, reason: string) =>
   Effect.logWarning("Dropped an invalid analytics event").pipe(
@@ -98,6 +110,8 @@ export const run = <E>(
     const retryMaxMillis = Duration.toMillis(options.retryMax ?? "30 seconds")
     const deadLetter = options.deadLetter ?? logDeadLetter
     const buffers = new Map<string, Array<Buffered>>()
+    /** Events of each read entry not yet inserted; an entry is acknowledged at zero. */
+    const unwritten = new Map<string, number>()
     let buffered = 0
 
     /** Runs `attempt` until it succeeds, sleeping with exponential backoff and jitter between tries. */
@@ -151,9 +165,26 @@ export const run = <E>(
       return Metric.update(WriterMetrics.bufferedEvents, buffered)
     }
 
+    /** Counts the batch's events as written; returns the entries that have none left. */
+    const written = (batch: ReadonlyArray<Buffered>) => {
+      const done: Array<string> = []
+      for (const { entryId } of batch) {
+        const left = (unwritten.get(entryId) ?? 1) - 1
+        if (left > 0) {
+          unwritten.set(entryId, left)
+        } else {
+          unwritten.delete(entryId)
+          done.push(entryId)
+        }
+      }
+      return done
+    }
+
     const insert = (table: string, batch: ReadonlyArray<Buffered>) => {
-      const ids = batch.map((entry) => entry.id)
-      const token = batchToken(table, ids)
+      const token = batchToken(
+        table,
+        batch.map((entry) => entry.key),
+      )
       const rows = batch.map((entry) => entry.row)
       // NOTE: a batch that ClickHouse rejects for its content is retried
       // until the table or the data is fixed. The schema in Events.ts keeps
@@ -195,7 +226,12 @@ export const run = <E>(
             )
           }),
         ),
-        Effect.andThen(ack(ids)),
+        Effect.andThen(
+          Effect.suspend(() => {
+            const done = written(batch)
+            return done.length === 0 ? Effect.void : ack(done)
+          }),
+        ),
         Effect.andThen(setBuffered(-batch.length)),
         Effect.withSpan("BatchWriter.insert", {
           attributes: { "db.collection.name": table, rows: rows.length },
@@ -228,40 +264,56 @@ export const run = <E>(
       return Duration.millis(Math.max(0, wait))
     })
 
+    const reportInvalid = (entry: StreamEntry, reason: string) =>
+      deadLetter(entry, reason).pipe(
+        Effect.catchCause((cause) =>
+          Effect.logError("Dead-letter callback failed", cause).pipe(
+            Effect.annotateLogs({ entryId: entry.id }),
+          ),
+        ),
+      )
+
     const accept = (entries: ReadonlyArray<StreamEntry>) =>
       Effect.gen(function* () {
         const readAt = yield* Clock.currentTimeMillis
-        const invalid: Array<string> = []
+        const empty: Array<string> = []
+        let added = 0
         for (const entry of entries) {
-          const decoded = yield* Effect.result(decodeEvent(entry.payload))
-          if (decoded._tag === "Failure") {
-            yield* deadLetter(entry, decoded.failure.message).pipe(
-              Effect.catchCause((cause) =>
-                Effect.logError("Dead-letter callback failed", cause).pipe(
-                  Effect.annotateLogs({ entryId: entry.id }),
-                ),
-              ),
+          const { events, invalid } = decodeEntry(entry.payload)
+          for (const problem of invalid) {
+            const packed = entry.payload.startsWith("[")
+            yield* reportInvalid(
+              entry,
+              packed ? `event ${problem.index}: ${problem.message}` : problem.message,
             )
-            invalid.push(entry.id)
+          }
+          if (events.length === 0) {
+            empty.push(entry.id)
             continue
           }
-          const { table, row } = toRow(decoded.success)
-          let tableBuffer = buffers.get(table)
-          if (tableBuffer === undefined) {
-            tableBuffer = []
-            buffers.set(table, tableBuffer)
-          }
-          tableBuffer.push({ id: entry.id, row, time: decoded.success.time, readAt })
+          // A redelivered entry may still be buffered from an earlier read.
+          if (unwritten.has(entry.id)) continue
+          unwritten.set(entry.id, events.length)
+          events.forEach((event, index) => {
+            const { table, row } = toRow(event)
+            let tableBuffer = buffers.get(table)
+            if (tableBuffer === undefined) {
+              tableBuffer = []
+              buffers.set(table, tableBuffer)
+            }
+            const key = `${entry.id}:${index}`
+            tableBuffer.push({ entryId: entry.id, key, row, time: event.time, readAt })
+          })
+          added += events.length
         }
-        yield* setBuffered(entries.length - invalid.length)
-        if (invalid.length > 0) yield* ack(invalid)
+        yield* setBuffered(added)
+        if (empty.length > 0) yield* ack(empty)
       })
 
     const readOnce = Effect.gen(function* () {
       const block = yield* nextDeadline
-      // Reading at most maxRows keeps each table's buffer under 2 * maxRows.
       const entries = yield* retrying(
-        source.read(maxRows, block),
+        source.read(entriesPerRead(maxRows), block),
         logFailure("Reading the analytics stream failed", {}),
       )
       yield* accept(entries)

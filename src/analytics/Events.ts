@@ -2,13 +2,15 @@
  * Analytics events: one record for each webhook delivery outcome, OAuth flow
  * stage, code exchange, token refresh and revocation.
  *
- * Producers encode an event as JSON with `encodeEvent` and append it to the
- * analytics stream. The batch writer decodes it with `decodeEvent` and
- * inserts it into the raw table of its kind. Field names are the ClickHouse
+ * Producers append events to the analytics stream, one event per entry
+ * (`encodeEvent`) or up to `MAX_EVENTS_PER_ENTRY` in one entry as a JSON
+ * array (`encodeEventBatch`), which costs the stream one entry instead of
+ * many. The batch writer decodes either shape with `decodeEntry` and inserts
+ * each event into the raw table of its kind. Field names are the ClickHouse
  * column names. Latencies are milliseconds and `time` is milliseconds since
  * the Unix epoch (UTC).
  */
-import { Schema } from "effect"
+import { Result, Schema } from "effect"
 
 const EventId = Schema.String.check(Schema.isUUID())
 
@@ -153,3 +155,70 @@ export const decodeEvent = Schema.decodeUnknownEffect(AnalyticsEventJson)
 
 /** Encodes an event as the stream payload, checking it against its schema. */
 export const encodeEvent = Schema.encodeSync(AnalyticsEventJson)
+
+/** Most events one stream entry may carry; the writer dead-letters a longer array. */
+export const MAX_EVENTS_PER_ENTRY = 100
+
+const encodeOne = Schema.encodeSync(AnalyticsEvent)
+const decodeOne = Schema.decodeUnknownResult(AnalyticsEvent)
+
+/**
+ * Encodes up to `MAX_EVENTS_PER_ENTRY` events as one stream payload, a JSON
+ * array, checking each against its schema.
+ */
+export const encodeEventBatch = (events: ReadonlyArray<AnalyticsEvent>): string => {
+  if (events.length > MAX_EVENTS_PER_ENTRY) {
+    throw new RangeError(`an entry carries at most ${MAX_EVENTS_PER_ENTRY} events`)
+  }
+  return JSON.stringify(events.map((event) => encodeOne(event)))
+}
+
+/** One event of an entry that could not be decoded, and why; never the payload itself. */
+export interface InvalidEvent {
+  /** Position in the entry's array; 0 for an entry of one event. */
+  readonly index: number
+  readonly message: string
+}
+
+export interface DecodedEntry {
+  readonly events: ReadonlyArray<AnalyticsEvent>
+  readonly invalid: ReadonlyArray<InvalidEvent>
+}
+
+const invalidEntry = (message: string): DecodedEntry => ({
+  events: [],
+  invalid: [{ index: 0, message }],
+})
+
+/**
+ * Decodes one stream payload, either shape. Each event of an array is
+ * checked on its own, so one invalid event does not cost the others.
+ */
+export const decodeEntry = (payload: string): DecodedEntry => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(payload)
+  } catch {
+    // The parser's message quotes the payload, so it is not passed on.
+    return invalidEntry("the entry is not JSON")
+  }
+  if (!Array.isArray(parsed)) {
+    const one = decodeOne(parsed)
+    return Result.isSuccess(one)
+      ? { events: [one.success], invalid: [] }
+      : invalidEntry(one.failure.message)
+  }
+  if (parsed.length > MAX_EVENTS_PER_ENTRY) {
+    return invalidEntry(
+      `the entry carries ${parsed.length} events, more than ${MAX_EVENTS_PER_ENTRY}`,
+    )
+  }
+  const events: Array<AnalyticsEvent> = []
+  const invalid: Array<InvalidEvent> = []
+  parsed.forEach((item, index) => {
+    const one = decodeOne(item)
+    if (Result.isSuccess(one)) events.push(one.success)
+    else invalid.push({ index, message: one.failure.message })
+  })
+  return { events, invalid }
+}

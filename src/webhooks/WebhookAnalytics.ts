@@ -1,13 +1,17 @@
 /**
  * Analytics events of webhook ingestion and delivery, in the shape of
- * `WebhookEvent` from src/analytics/Events.ts. Callers record events in
- * memory; a background fiber hands them to the sink in batches, so recording
- * adds no I/O to an acknowledgement. The buffer is bounded: past it, events
- * are dropped and counted in a log line rather than slowing the route.
+ * `WebhookEvent` from src/analytics/Events.ts. Recording stamps the event
+ * and leaves it in memory (see src/analytics/EventBuffer.ts), so it adds no
+ * I/O to an acknowledgement.
  */
 import { createHash, randomUUID } from "node:crypto"
-import { Context, type Duration, Effect, Layer, Schedule } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { AnalyticsEvents } from "../analytics/AnalyticsEvents.ts"
+import {
+  type AnalyticsSink,
+  type EventBufferOptions,
+  makeEventBuffer,
+} from "../analytics/EventBuffer.ts"
 import type { AnalyticsEvent, WebhookEvent } from "../analytics/Events.ts"
 
 /** A webhook analytics event before it is stamped with its id. */
@@ -25,7 +29,7 @@ export interface WebhookAnalyticsShape {
   readonly flush: Effect.Effect<void>
 }
 
-export type AnalyticsSink = (events: ReadonlyArray<AnalyticsEvent>) => Effect.Effect<void, unknown>
+export type { AnalyticsSink }
 
 /** Formats the first 16 bytes of a SHA-256 digest as a version 4 style UUID. */
 const uuidFrom = (key: string): string => {
@@ -36,76 +40,31 @@ const uuidFrom = (key: string): string => {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 
-export interface WebhookAnalyticsOptions {
-  readonly flushInterval?: Duration.Input | undefined
-  /** Events held at most between flushes. Default 50,000. */
-  readonly maxBuffered?: number | undefined
-}
-
-const make = (sink: AnalyticsSink, options: WebhookAnalyticsOptions) =>
-  Effect.gen(function* () {
-    const maxBuffered = options.maxBuffered ?? 50_000
-    let buffer: Array<AnalyticsEvent> = []
-    let dropped = 0
-
-    const push = (event: AnalyticsEvent) => {
-      if (buffer.length < maxBuffered) buffer.push(event)
-      else dropped += 1
-    }
-
-    const flush = Effect.suspend(() => {
-      const events = buffer
-      const lost = dropped
-      buffer = []
-      dropped = 0
-      const report =
-        lost === 0
-          ? Effect.void
-          : Effect.logWarning("webhook analytics buffer was full; events dropped").pipe(
-              Effect.annotateLogs({ dropped: lost }),
-            )
-      if (events.length === 0) return report
-      return Effect.andThen(
-        report,
-        sink(events).pipe(
-          Effect.catchCause((cause) =>
-            Effect.logWarning("webhook analytics events dropped", cause).pipe(
-              Effect.annotateLogs({ count: events.length }),
-            ),
-          ),
-        ),
-      )
-    })
-
-    yield* Effect.forkScoped(
-      Effect.repeat(flush, Schedule.spaced(options.flushInterval ?? "200 millis")),
-    )
-    yield* Effect.addFinalizer(() => flush)
-
-    return WebhookAnalytics.of({
-      record: (event) => push({ kind: "webhook", event_id: randomUUID(), ...event }),
-      recordStable: (stableKey, event) =>
-        push({ kind: "webhook", event_id: uuidFrom(stableKey), ...event }),
-      flush,
-    })
-  })
+const stamped = (
+  record: (event: AnalyticsEvent) => void,
+  flush: Effect.Effect<void>,
+): WebhookAnalyticsShape => ({
+  record: (event) => record({ kind: "webhook", event_id: randomUUID(), ...event }),
+  recordStable: (stableKey, event) =>
+    record({ kind: "webhook", event_id: uuidFrom(stableKey), ...event }),
+  flush,
+})
 
 export class WebhookAnalytics extends Context.Service<WebhookAnalytics, WebhookAnalyticsShape>()(
   "app/webhooks/WebhookAnalytics",
 ) {
-  /** Sends the batches to the analytics stream, which the ClickHouse batch writer reads. */
-  static readonly layer = (options: WebhookAnalyticsOptions = {}) =>
+  /** Records into the shared analytics buffer, which the ClickHouse batch writer drains. */
+  static readonly layer = Layer.effect(
+    WebhookAnalytics,
+    AnalyticsEvents.useSync((events) => stamped(events.record, events.flush)),
+  ).pipe(Layer.provide(AnalyticsEvents.layer))
+
+  /** Sends the batches to `sink`, from a buffer of its own. */
+  static readonly layerWith = (sink: AnalyticsSink, options: EventBufferOptions = {}) =>
     Layer.effect(
       WebhookAnalytics,
-      Effect.gen(function* () {
-        const events = yield* AnalyticsEvents
-        return yield* make(events.emitMany, options)
-      }),
-    ).pipe(Layer.provide(AnalyticsEvents.layer))
-
-  /** Sends the batches to `sink`. */
-  static readonly layerWith = (sink: AnalyticsSink, options: WebhookAnalyticsOptions = {}) =>
-    Layer.effect(WebhookAnalytics, make(sink, options))
+      Effect.map(makeEventBuffer(sink, options), (buffer) => stamped(buffer.record, buffer.flush)),
+    )
 
   /** Writes each event to the debug log, for runs without an analytics sink. */
   static readonly layerLog = WebhookAnalytics.layerWith((events) =>

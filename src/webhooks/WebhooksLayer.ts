@@ -37,7 +37,7 @@ export const WebhookServicesLive = (
         WebhookEndpoints.layer(),
         WebhookCounters.layer(),
         options.analyticsSink === undefined
-          ? WebhookAnalytics.layer()
+          ? WebhookAnalytics.layer
           : WebhookAnalytics.layerWith(options.analyticsSink),
       ),
     ),

@@ -14,7 +14,12 @@ import {
   ClickHouseError,
   layer as clickHouseLayer,
 } from "../../src/analytics/ClickHouse.ts"
-import { type AnalyticsEvent, encodeEvent } from "../../src/analytics/Events.ts"
+import {
+  type AnalyticsEvent,
+  encodeEvent,
+  encodeEventBatch,
+  MAX_EVENTS_PER_ENTRY,
+} from "../../src/analytics/Events.ts"
 import { webhookStats } from "../../src/analytics/Queries.ts"
 import { TABLES } from "../../src/analytics/Tables.ts"
 import * as WriterMetrics from "../../src/analytics/WriterMetrics.ts"
@@ -145,6 +150,61 @@ layer(ClickHouseTest, { timeout: "60 seconds", excludeTestServices: true })(
       }),
     )
 
+    it.effect("acknowledges packed entries once written", () =>
+      Effect.gen(function* () {
+        const events = webhookEvents("packed", 250, 5)
+        const stream = new MemoryStream()
+        const packed = [
+          stream.append(encodeEventBatch(events.slice(0, 100))),
+          stream.append(encodeEventBatch(events.slice(100, 200))),
+          stream.append(encodeEventBatch(events.slice(200))),
+        ]
+        const ackCalls: Array<ReadonlyArray<string>> = []
+        stream.beforeAck = (ids) => Effect.sync(() => ackCalls.push(ids))
+
+        // Batches of 60 split every entry across two or three inserts.
+        const writer = yield* Effect.forkChild(run(stream, { maxRows: 60, maxDelay: "50 millis" }))
+        yield* waitUntil(() => stream.allAcked())
+        yield* Fiber.interrupt(writer)
+
+        expect(ackCalls.flat().sort()).toEqual(packed)
+        expect(yield* countIn(TABLES.webhook.raw, "packed")).toBe(events.length)
+        expect(yield* insertedRows(TABLES.webhook.minute, "packed")).toEqual({
+          rows: events.length,
+          events: events.length,
+        })
+      }),
+    )
+
+    it.effect("dead-letters invalid events of packed entries", () =>
+      Effect.gen(function* () {
+        const events = webhookEvents("packed-mix", 20, 6)
+        const stream = new MemoryStream()
+        const items: Array<unknown> = events.map((event) => JSON.parse(encodeEvent(event)))
+        items.splice(3, 0, { kind: "webhook", event_id: "not-a-uuid" })
+        const mixed = stream.append(JSON.stringify(items))
+        const tooLong = stream.append(
+          JSON.stringify(Array.from({ length: MAX_EVENTS_PER_ENTRY + 1 }, () => items[0])),
+        )
+
+        const deadLetters: Array<{ id: string; reason: string }> = []
+        const writer = yield* Effect.forkChild(
+          run(stream, {
+            maxDelay: "50 millis",
+            deadLetter: (entry, reason) =>
+              Effect.sync(() => deadLetters.push({ id: entry.id, reason })),
+          }),
+        )
+        yield* waitUntil(() => stream.allAcked())
+        yield* Fiber.interrupt(writer)
+
+        expect(deadLetters.map(({ id }) => id)).toEqual([mixed, tooLong])
+        expect(deadLetters[0]!.reason).toMatch(/^event 3: /)
+        expect(deadLetters[1]!.reason).toContain(`more than ${MAX_EVENTS_PER_ENTRY}`)
+        expect(yield* countIn(TABLES.webhook.raw, "packed-mix")).toBe(events.length)
+      }),
+    )
+
     it.effect("inserts a partial batch once maxDelay passes", () =>
       Effect.gen(function* () {
         const events = webhookEvents("partial", 3, 3)
@@ -195,9 +255,10 @@ layer(ClickHouseTest, { timeout: "60 seconds", excludeTestServices: true })(
           ),
         )
         yield* waitUntil(() => failedAttempts >= 3)
-        // One read of maxRows entries filled the first batch; no read follows
-        // while it is failing.
-        expect(stream.nonEmptyReads).toBe(1)
+        // maxRows 100 is one entry's worth of events, so the writer read one
+        // entry at a time until the batch was full; no read follows while it
+        // is failing.
+        expect(stream.nonEmptyReads).toBe(100)
         expect(stream.pendingCount).toBe(100)
         expect(stream.acked.size).toBe(0)
         expect((yield* Metric.value(WriterMetrics.bufferedEvents)).value).toBe(100)

@@ -1,7 +1,14 @@
 /** The analytics event schemas and their mapping to raw table rows. */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { type AnalyticsEvent, decodeEvent, encodeEvent } from "../../src/analytics/Events.ts"
+import {
+  type AnalyticsEvent,
+  decodeEntry,
+  decodeEvent,
+  encodeEvent,
+  encodeEventBatch,
+  MAX_EVENTS_PER_ENTRY,
+} from "../../src/analytics/Events.ts"
 import { formatDateTime64, toRow } from "../../src/analytics/Tables.ts"
 
 const common = {
@@ -43,6 +50,36 @@ const examples: ReadonlyArray<AnalyticsEvent> = [
 
 const decodeFailure = (payload: unknown) =>
   Effect.flip(decodeEvent(typeof payload === "string" ? payload : JSON.stringify(payload)))
+
+describe("decodeEntry", () => {
+  it("reads single and packed entries", () => {
+    expect(decodeEntry(encodeEvent(examples[0]!))).toEqual({ events: [examples[0]], invalid: [] })
+    expect(decodeEntry(encodeEventBatch(examples))).toEqual({ events: examples, invalid: [] })
+  })
+
+  it("names invalid packed events by index", () => {
+    const items = examples.map((event) => JSON.parse(encodeEvent(event)))
+    items.splice(2, 0, { ...items[0], time: -1 })
+    const decoded = decodeEntry(JSON.stringify(items))
+    expect(decoded.events).toEqual(examples)
+    expect(decoded.invalid.map(({ index }) => index)).toEqual([2])
+    expect(decoded.invalid[0]!.message).toContain("time")
+  })
+
+  it("rejects non-JSON without quoting it", () => {
+    const decoded = decodeEntry("[secret-looking-text")
+    expect(decoded.events).toEqual([])
+    expect(decoded.invalid).toEqual([{ index: 0, message: "the entry is not JSON" }])
+  })
+
+  it("bounds the events per entry", () => {
+    const items = Array.from({ length: MAX_EVENTS_PER_ENTRY + 1 }, () => examples[0]!)
+    const decoded = decodeEntry(JSON.stringify(items))
+    expect(decoded.events).toEqual([])
+    expect(decoded.invalid[0]!.message).toContain(`${MAX_EVENTS_PER_ENTRY + 1} events`)
+    expect(() => encodeEventBatch(items)).toThrow(RangeError)
+  })
+})
 
 describe("decodeEvent", () => {
   it.effect("round-trips every event kind", () =>
