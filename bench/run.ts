@@ -41,6 +41,9 @@ const USAGE = `Usage: bun run bench [-- options]
                        drops its own database there (default postgres://postgres@127.0.0.1:5432/test)
   --role ROLE          the service's ROLE: all (default) or api, which runs no queue workers
   --clickhouse-url URL ClickHouse server for the service's analytics (default: embedded chDB)
+  --clickhouse-process run chDB in a process of its own behind a ClickHouse HTTP front
+                       and point the service at it, so the service's figures leave
+                       the engine out and the engine's CPU and memory are recorded apart
   --profile            run the service with bun --cpu-prof and keep the profile
   --keep-database      do not drop the run's Postgres database at the end
   --no-wrk             use the Bun generator for saturation even when wrk is installed
@@ -56,6 +59,7 @@ const readOptions = (): BenchOptions => {
       "redis-url": { type: "string", default: "redis://127.0.0.1:6379" },
       "postgres-url": { type: "string", default: "postgres://postgres@127.0.0.1:5432/test" },
       "clickhouse-url": { type: "string", default: "" },
+      "clickhouse-process": { type: "boolean", default: false },
       role: { type: "string", default: "all" },
       profile: { type: "boolean", default: false },
       "keep-database": { type: "boolean", default: false },
@@ -90,6 +94,7 @@ const readOptions = (): BenchOptions => {
     postgresUrl: values["postgres-url"],
     redisUrl: values["redis-url"],
     clickhouseUrl: values["clickhouse-url"] === "" ? undefined : values["clickhouse-url"],
+    clickhouseProcess: values["clickhouse-process"] ?? false,
     role: values.role,
     profile: values.profile,
     keepDatabase: values["keep-database"],
@@ -174,6 +179,16 @@ const main = async () => {
     "/health",
     workDir,
   )
+  const clickhouse = options.clickhouseProcess
+    ? await startServer(
+        "clickhouse",
+        join(repoDir, "bench/servers/clickhouseHttp.ts"),
+        { DATA_DIR: join(environment.dataDir, "clickhouse-process") },
+        "/ping",
+        workDir,
+      )
+    : undefined
+  const clickhouseUrl = options.clickhouseUrl ?? clickhouse?.url
   const profileDir = options.profile ? join(workDir, "profile") : undefined
   const keys = generateServiceKeys()
   const launchService = async () =>
@@ -187,7 +202,7 @@ const main = async () => {
       profileDir,
       extraEnv: {
         ROLE: options.role,
-        ...(options.clickhouseUrl === undefined ? {} : { CLICKHOUSE_URL: options.clickhouseUrl }),
+        ...(clickhouseUrl === undefined ? {} : { CLICKHOUSE_URL: clickhouseUrl }),
       },
     })
   const service = await launchService()
@@ -202,6 +217,7 @@ const main = async () => {
     provider,
     webhookFloor,
     callbackFloor,
+    clickhouse,
     wrk,
     measurements: [],
     skipped: [],
@@ -256,7 +272,11 @@ const main = async () => {
         : `; ${wrk} (1 thread, 32 connections) for webhook saturation`),
     serviceSetup:
       `ROLE=${options.role}, Postgres and Redis servers, analytics in ` +
-      (options.clickhouseUrl === undefined ? "the embedded chDB" : "a ClickHouse server"),
+      (clickhouse !== undefined
+        ? "chDB in a process of its own over the ClickHouse HTTP interface (bench/servers/clickhouseHttp.ts)"
+        : options.clickhouseUrl === undefined
+          ? "the embedded chDB"
+          : "a ClickHouse server"),
     goals: evaluateGoals(context.measurements),
     measurements: context.measurements,
     skipped: context.skipped,

@@ -23,8 +23,10 @@ export interface BenchOptions {
   readonly redisDb: number
   readonly postgresUrl: string
   readonly redisUrl: string
-  /** ClickHouse server for the service; undefined runs the embedded chDB. */
+  /** ClickHouse server for the service; undefined runs the embedded chDB or `clickhouseProcess`. */
   readonly clickhouseUrl: string | undefined
+  /** Runs chDB in a process of its own (bench/servers/clickhouseHttp.ts) and points the service at it. */
+  readonly clickhouseProcess: boolean
   /** The service's ROLE; `api` runs no queue workers. */
   readonly role: string
   readonly profile: boolean
@@ -82,6 +84,8 @@ export interface BenchContext {
   readonly provider: Server
   readonly webhookFloor: Server
   readonly callbackFloor: Server
+  /** chDB in its own process, when the run uses one. */
+  readonly clickhouse: Server | undefined
   readonly wrk: string | undefined
   readonly measurements: Array<Measurement>
   readonly skipped: Array<Skipped>
@@ -116,6 +120,7 @@ export const measure = async <T>(
     redis: () => redisPids,
     postgres: postgresPids,
     provider: context.provider.child.pid,
+    ...(context.clickhouse === undefined ? {} : { clickhouse: context.clickhouse.child.pid }),
     ...extraProcesses,
   }).start()
   const result = await work()

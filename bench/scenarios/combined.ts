@@ -14,7 +14,7 @@ import { RequestStats, runOpenLoop } from "../lib/drivers.ts"
 import { completeCallback, createSession, serviceFlowTarget } from "../lib/flows.ts"
 import { Pool } from "../lib/http1.ts"
 import { round } from "../lib/latency.ts"
-import { memoryMb } from "../lib/proc.ts"
+import { memoryMb, resetPeakMemory } from "../lib/proc.ts"
 import { putGithubProvider, putOAuthProvider } from "../lib/service.ts"
 import { makeWebhookRequests, signedPayloads } from "../lib/webhookPayloads.ts"
 import { FLOW_PROVIDER_LATENCY_MS } from "./oauthFlows.ts"
@@ -91,6 +91,8 @@ export const runCombinedScenario = async (context: BenchContext) => {
   let connected = 0
   const durationMillis = seconds * 1000
 
+  const clickhousePid = context.clickhouse?.child.pid
+  if (clickhousePid !== undefined) resetPeakMemory(clickhousePid)
   const { cpu, peakRssMb, targetThreads } = await measure(context, context.service.child, () =>
     Promise.all([
       runOpenLoop({
@@ -170,13 +172,14 @@ export const runCombinedScenario = async (context: BenchContext) => {
     targetThreads,
     extra: {
       rssAtEndMb: memoryMb(context.service.child.pid)?.current,
+      clickhousePeakRssMb: clickhousePid === undefined ? undefined : memoryMb(clickhousePid)?.peak,
       flowsConnected: connected,
       callbackServiceTime: callbacks.latency.summary(FLOW_PROVIDER_LATENCY_MS),
       refreshServiceTime: refreshes.latency.summary(REFRESH_PROVIDER_LATENCY_MS),
     },
   })
   context.log(
-    `  peak RSS ${peakRssMb} MB; webhook p99 ${webhookSummary.latency.p99} ms, ${connected} flows connected, ` +
+    `  peak RSS ${peakRssMb} MB${clickhousePid === undefined ? "" : ` (ClickHouse process ${memoryMb(clickhousePid)?.peak} MB)`}; webhook p99 ${webhookSummary.latency.p99} ms, ${connected} flows connected, ` +
       `refresh p95 ${refreshSummary.latency.p95} ms, cpu ${cpu.percentOfCore.target}%`,
   )
 }
