@@ -2,7 +2,8 @@
  * Every HTTP route of the service: the `/v1` API generated from its
  * definition, the OpenAPI document and docs page, the system routes, and the
  * OAuth callback that browsers call. The webhook ingest routes are Bun's
- * own, outside this app (src/webhooks/IngestRoute.ts).
+ * own, matched before this app; it keeps them for the path spellings that
+ * Bun's router does not match (src/webhooks/IngestRoute.ts).
  */
 import { ByteSize, Effect, Layer } from "effect"
 import { HttpIncomingMessage, HttpServerResponse } from "effect/http"
@@ -12,6 +13,7 @@ import { ApiKeysHandlers } from "../auth/ApiKeysHandlers.ts"
 import { CallbackRoute } from "../oauth/CallbackRoute.ts"
 import { ConnectSessionsHandlers, IntegrationsHandlers } from "../oauth/OAuthHandlers.ts"
 import { ProvidersHandlers } from "../providers/ProvidersHandlers.ts"
+import { WebhookIngestFallbackRoutes } from "../webhooks/IngestRoute.ts"
 import { WebhooksHandlers } from "../webhooks/WebhooksHandlers.ts"
 import { Api } from "./Api.ts"
 import { errorBody } from "./ApiErrors.ts"
@@ -54,7 +56,14 @@ export const DocsRoutes = HttpApiScalar.layer(Api, { path: "/docs" })
 
 /** The HTTP application for `HttpRouter.serve`, limited to `maxBodyBytes` per JSON body. */
 export const makeHttpApp = (options: { readonly maxBodyBytes: number }) =>
-  Layer.mergeAll(ApiRoutes, DocsRoutes, SystemRoutes, RequestLogLive, CallbackRoute).pipe(
+  Layer.mergeAll(
+    ApiRoutes,
+    DocsRoutes,
+    SystemRoutes,
+    RequestLogLive,
+    CallbackRoute,
+    WebhookIngestFallbackRoutes,
+  ).pipe(
     Layer.provide(
       Layer.succeed(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(options.maxBodyBytes)),
     ),

@@ -1,252 +1,134 @@
 /**
- * `POST /webhooks/{provider}` and `POST /webhooks/{provider}/{endpoint_id}`:
- * reads the raw body under the provider's limit, verifies it, replies to
- * handshakes, claims the delivery id, appends the event to the durable stream
- * and only then acknowledges.
+ * The HTTP front doors of webhook ingest (src/webhooks/WebhookIngest.ts):
+ * `POST /webhooks/{provider}` and `POST /webhooks/{provider}/{endpoint_id}`.
  *
- * These are Bun's own routes, served before the Effect HTTP stack: the
- * hottest path of the service needs the exact bytes and nothing of the
- * router, the API middleware or the response conversion. Each request runs
- * one Effect for its verification and queueing, then records the same
- * request log line and HTTP metrics as every other route. Other methods on
- * these paths, and any other path, go to the Effect router.
+ * Bun's own routes serve them before the Effect HTTP stack: the hottest path
+ * of the service needs the exact bytes and nothing of the router, the API
+ * middleware or the response conversion. Each such request runs one Effect
+ * and records the same request log line and HTTP metrics as every other
+ * route. The provider key and endpoint id come from the request's
+ * normalized path, the one the log shows.
  *
- * Statuses: 200 accepted or duplicate; 400 malformed or stale; 401 signature
- * or token mismatch; 404 unknown provider or endpoint; 413 body over the
- * limit; 503 the queue could not take the event, so the provider retries.
+ * Bun's router matches the raw path only, so other spellings of the same
+ * route (`//webhooks/gh`, `/webhooks/x/../gh`) reach the Effect router,
+ * which serves them through the same ingest as a fallback. Other methods on
+ * these paths get the router's JSON 404.
  */
-import { Cause, Effect } from "effect"
-import { errorBody } from "../http/ApiErrors.ts"
-import { STATUS_BY_CODE } from "../http/ErrorMapping.ts"
+import { Cause, Effect, Result } from "effect"
+import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as ServerRequest from "effect/http/HttpServerRequest"
 import { pathOfUrl, recordRequest, UNMATCHED_ROUTE } from "../http/RequestLog.ts"
-import { EventAdmission } from "./EventAdmission.ts"
-import { IngestClock } from "./IngestClock.ts"
-import { type IngestRecorder, makeIngestRecorder } from "./IngestRecorder.ts"
-import { pickHeaders } from "./KeptHeaders.ts"
-import { makeLogThrottle } from "./LogThrottle.ts"
-import { BodyTooLarge, type BodyUnreadable, readLimitedBody } from "./RequestBody.ts"
-import type { VerifiedDelivery } from "./verify/Verifier.ts"
-import { WebhookRejected } from "./verify/WebhookRejected.ts"
-import { WebhookAnalytics } from "./WebhookAnalytics.ts"
-import { WebhookCounters } from "./WebhookCounters.ts"
-import { encodeBody, encodeEvent } from "./WebhookEvent.ts"
-import { unknownProviderLabel } from "./WebhookMetrics.ts"
-import { type SourceMissing, type WebhookSource, WebhookSources } from "./WebhookSource.ts"
+import { errorReply, internalErrorReply, type Reply, WebhookIngest } from "./WebhookIngest.ts"
 
-type Headers = Record<string, string>
+/** A request handler for Bun's `routes` option. */
+export type IngestHandler = (request: Request) => Promise<Response>
 
-/** A response spec rather than a `Response`: a web response's body can be sent only once. */
-interface Reply {
-  readonly status: number
-  readonly body: string
-  readonly headers: Headers
-}
-
-const jsonReply = (status: number, body: string, headers?: Headers): Reply => ({
-  status,
-  body,
-  headers: { "content-type": "application/json", ...headers },
-})
-
-/** The API's error body, with the status that `STATUS_BY_CODE` gives the code. */
-const errorReply = (code: string, message: string, headers?: Headers): Reply =>
-  jsonReply(STATUS_BY_CODE[code] ?? 500, JSON.stringify(errorBody(code, message)), headers)
-
-const acceptedReply = jsonReply(200, '{"status":"accepted"}')
-const duplicateReply = jsonReply(200, '{"status":"duplicate"}')
-const unavailableReply = errorReply(
-  "store_unavailable",
-  "The event queue did not accept the event; retry later.",
-  { "retry-after": "1" },
-)
-const missingReplies: Record<SourceMissing, Reply> = {
-  unknown_provider: errorReply("provider_not_found", "No provider has this key."),
-  provider_invalid: errorReply(
-    "provider_invalid",
-    "The provider is stored but cannot be used; retry later.",
-    { "retry-after": "60" },
-  ),
-  unknown_endpoint: errorReply("unknown_endpoint", "The provider has no such endpoint."),
-  webhooks_not_configured: errorReply(
-    "webhooks_not_configured",
-    "The provider has no usable webhook configuration.",
-  ),
-}
-const internalErrorReply = errorReply("internal_error", "The request failed unexpectedly.")
-
-const handshakeReply = (handshake: NonNullable<VerifiedDelivery["handshake"]>): Reply => ({
-  status: handshake.status,
-  body: handshake.body,
-  headers: { "content-type": handshake.contentType },
-})
-
-interface IngestContext {
-  readonly admission: EventAdmission["Service"]
-  readonly recorder: IngestRecorder
-  readonly now: () => number
-}
-
-/**
- * Claims the delivery id, appends the event and acknowledges. Nothing
- * interrupts it: a client that disconnects mid-request does not cut the
- * embedded claim-then-append sequence in two.
- */
-const enqueue = (
-  ctx: IngestContext,
-  source: WebhookSource,
-  request: Request,
-  body: Uint8Array,
-  delivery: VerifiedDelivery,
-  startedAt: number,
-) => {
-  const { provider, endpointId } = source
-  const deliveryId = delivery.deliveryId
-  const payload = encodeEvent({
-    provider,
-    endpointId,
-    deliveryId,
-    routingKey: delivery.routingKey,
-    eventType: delivery.eventType,
-    receivedAt: ctx.now(),
-    headers: pickHeaders(request.headers, source.keptHeaders),
-    ...encodeBody(body),
-  })
-  const key = deliveryId === undefined ? undefined : { provider, endpointId, deliveryId }
-
-  return ctx.admission.admit(key, payload).pipe(
-    Effect.map((admission) => {
-      if (admission === "accepted") {
-        ctx.recorder.accepted(source, deliveryId, startedAt)
-        return acceptedReply
-      }
-      ctx.recorder.duplicate(source, deliveryId!, startedAt)
-      return duplicateReply
-    }),
-    Effect.catchTag("StoreError", (error) =>
-      Effect.as(ctx.recorder.unavailable(source, error, startedAt), unavailableReply),
-    ),
-  )
-}
-
-const rejectFailure = (
-  ctx: IngestContext,
-  source: WebhookSource,
-  error: WebhookRejected | BodyTooLarge | BodyUnreadable,
-  startedAt: number,
-) => {
-  if (error instanceof WebhookRejected) {
-    return ctx.recorder
-      .rejected(source, "rejected", error.reason, error, startedAt)
-      .pipe(Effect.as(errorReply(error.code, error.message)))
-  }
-  if (error instanceof BodyTooLarge) {
-    return ctx.recorder
-      .rejected(source, "too_large", "payload_too_large", undefined, startedAt)
-      .pipe(Effect.as(errorReply("payload_too_large", error.message)))
-  }
-  return ctx.recorder
-    .rejected(source, "malformed", "malformed_body", undefined, startedAt)
-    .pipe(Effect.as(errorReply("malformed_body", error.message)))
-}
-
-const ingest = (
-  ctx: IngestContext,
-  source: WebhookSource,
-  request: Request,
-  startedAt: number,
-): Effect.Effect<Reply> => {
-  ctx.recorder.received(source)
-  return readLimitedBody(request, source.maxBodyBytes).pipe(
-    Effect.flatMap((body) =>
-      source
-        .verify({
-          headers: (name) => request.headers.get(name),
-          body,
-          nowSeconds: Math.floor(ctx.now() / 1000),
-        })
-        .pipe(
-          Effect.flatMap((delivery) => {
-            if (delivery.handshake === undefined) {
-              return enqueue(ctx, source, request, body, delivery, startedAt)
-            }
-            ctx.recorder.handshake(source, startedAt)
-            return Effect.succeed(handshakeReply(delivery.handshake))
-          }),
-        ),
-    ),
-    Effect.catch((error) => rejectFailure(ctx, source, error, startedAt)),
-  )
-}
-
-/** Route patterns as Bun's router spells them, with their metric labels. */
-const ROUTES = [
-  { pattern: "/webhooks/:provider", label: "/webhooks/:param" },
-  { pattern: "/webhooks/:provider/:endpoint_id", label: "/webhooks/:param/:param" },
+const ROUTE_PATTERNS = [
+  "/webhooks/:provider",
+  "/webhooks/:provider/",
+  "/webhooks/:provider/:endpoint_id",
+  "/webhooks/:provider/:endpoint_id/",
 ] as const
 
-/** A request handler for Bun's `routes` option; `params` carries the path parameters. */
-export type IngestHandler = (request: Bun.BunRequest<string>) => Promise<Response>
+const decodeSegment = (segment: string): string => {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    // A malformed escape names no provider; the lookup reports it unknown.
+    return segment
+  }
+}
 
 /**
- * Builds the handlers of both routes for `Bun.serve({ routes })`, keyed by
- * pattern. Each handler runs with the services of the layer that builds it.
+ * Splits an ingest path into its provider key and endpoint id, ignoring one
+ * trailing slash; undefined when the path has no ingest route's shape.
+ */
+export const parseIngestPath = (
+  path: string,
+): { readonly provider: string; readonly endpointId: string | undefined } | undefined => {
+  const segments = (path.endsWith("/") ? path.slice(0, -1) : path).split("/")
+  if (segments[0] !== "" || segments[1] !== "webhooks") return undefined
+  if (segments.length !== 3 && segments.length !== 4) return undefined
+  if (segments.slice(2).some((segment) => segment === "")) return undefined
+  return {
+    provider: decodeSegment(segments[2]!),
+    endpointId: segments[3] === undefined ? undefined : decodeSegment(segments[3]),
+  }
+}
+
+const routeLabelOf = (endpointId: string | undefined, status: number) => {
+  if (status === 404) return UNMATCHED_ROUTE
+  return endpointId === undefined ? "/webhooks/:param" : "/webhooks/:param/:param"
+}
+
+/**
+ * Builds the handlers for `Bun.serve({ routes })`, keyed by pattern. Each
+ * handler runs with the services of the layer that builds it.
  */
 export const makeIngestRoutes = Effect.gen(function* () {
-  const sources = yield* WebhookSources
-  const now = yield* IngestClock
-  const context = yield* Effect.context<never>()
-  const ctx: IngestContext = {
-    admission: yield* EventAdmission,
-    now,
-    recorder: makeIngestRecorder({
-      context,
-      counters: yield* WebhookCounters,
-      analytics: yield* WebhookAnalytics,
-      throttle: makeLogThrottle({ perInterval: 5, intervalMillis: 10_000 }),
-      now,
-    }),
-  }
-  const run = Effect.runPromiseWith(context)
+  const { ingest } = yield* WebhookIngest
+  const run = Effect.runPromiseWith(yield* Effect.context<never>())
 
-  const handlerFor =
-    (label: string): IngestHandler =>
-    (request) => {
-      const startedAt = performance.now()
-      const provider = request.params.provider ?? ""
-      const source = sources.find(provider, request.params.endpoint_id)
-      let reply: Effect.Effect<Reply>
-      if (typeof source === "string") {
-        // Only configured keys become metric labels; a path is attacker-chosen.
-        ctx.recorder.unknown(
-          source === "unknown_provider" ? unknownProviderLabel : provider,
+  const handler: IngestHandler = (request) => {
+    const startedAt = performance.now()
+    const path = pathOfUrl(request.url)
+    const target = parseIngestPath(path)
+    const reply: Effect.Effect<Reply> =
+      target === undefined
+        ? Effect.succeed(errorReply("not_found", `No route matches POST ${path}.`))
+        : ingest(request, target.provider, target.endpointId, startedAt)
+    const served = reply.pipe(
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause)
+          ? Effect.failCause(cause)
+          : Effect.as(Effect.logError("request failed", cause), internalErrorReply),
+      ),
+      Effect.tap((done) =>
+        recordRequest({
+          method: "POST",
+          path,
+          route: routeLabelOf(target?.endpointId, done.status),
+          status: done.status,
           startedAt,
-        )
-        reply = Effect.succeed(missingReplies[source])
-      } else {
-        reply = ingest(ctx, source, request, startedAt)
-      }
-      const served = reply.pipe(
-        Effect.catchCause((cause) =>
-          Cause.hasInterruptsOnly(cause)
-            ? Effect.failCause(cause)
-            : Effect.as(Effect.logError("request failed", cause), internalErrorReply),
-        ),
-        Effect.tap((done) =>
-          recordRequest({
-            method: "POST",
-            path: pathOfUrl(request.url),
-            route: done.status === 404 ? UNMATCHED_ROUTE : label,
-            status: done.status,
-            startedAt,
-          }),
-        ),
-      )
-      return run(served).then(
-        (done) => new Response(done.body, { status: done.status, headers: done.headers }),
-      )
-    }
+        }),
+      ),
+    )
+    return run(served).then(
+      (done) => new Response(done.body, { status: done.status, headers: done.headers }),
+    )
+  }
 
-  return Object.fromEntries(
-    ROUTES.map(({ pattern, label }) => [pattern, { POST: handlerFor(label) }]),
-  ) as Record<string, { readonly POST: IngestHandler }>
+  return Object.fromEntries(ROUTE_PATTERNS.map((pattern) => [pattern, { POST: handler }]))
 })
+
+const toServerResponse = (reply: Reply) => {
+  const { "content-type": contentType, ...headers } = reply.headers
+  return HttpServerResponse.text(reply.body, { status: reply.status, contentType, headers })
+}
+
+/**
+ * The same routes in the Effect router, for the spellings that Bun's router
+ * does not match. The request log middleware records these requests.
+ */
+export const WebhookIngestFallbackRoutes = HttpRouter.use((router) =>
+  Effect.gen(function* () {
+    const { ingest } = yield* WebhookIngest
+    const handler = (request: HttpServerRequest.HttpServerRequest) =>
+      Effect.gen(function* () {
+        const startedAt = performance.now()
+        const params = yield* HttpRouter.params
+        const web = ServerRequest.toWebResult(request)
+        if (Result.isFailure(web)) {
+          return toServerResponse(errorReply("invalid_request", "The request URL is invalid."))
+        }
+        // A client that disconnects must not cut the claim-then-append
+        // sequence of an embedded queue in two.
+        const reply = yield* Effect.uninterruptible(
+          ingest(web.success, params.provider ?? "", params.endpoint_id, startedAt),
+        )
+        return toServerResponse(reply)
+      })
+    yield* router.add("POST", "/webhooks/:provider", handler)
+    yield* router.add("POST", "/webhooks/:provider/:endpoint_id", handler)
+  }),
+)

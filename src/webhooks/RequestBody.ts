@@ -21,7 +21,7 @@ export class BodyUnreadable extends Data.TaggedError("BodyUnreadable")<{
 }> {
   override get message(): string {
     if (this.reason === "invalid_content_length") {
-      return "The Content-Length header is not a non-negative integer."
+      return "The Content-Length header is not one non-negative integer."
     }
     if (this.reason === "length_mismatch") {
       return "The request body is shorter than its Content-Length."

@@ -14,6 +14,7 @@ import { IntegrationRouting } from "./IntegrationRouting.ts"
 import { type AnalyticsSink, WebhookAnalytics } from "./WebhookAnalytics.ts"
 import { WebhookCounters } from "./WebhookCounters.ts"
 import { WebhookEndpoints } from "./WebhookEndpoints.ts"
+import { WebhookIngest } from "./WebhookIngest.ts"
 import { WebhookSourcesLive } from "./WebhookSourcesLive.ts"
 
 export interface WebhookServicesOptions {
@@ -25,12 +26,15 @@ export const WebhookServicesLive = (
   settings: Pick<AppSettings, "webhookDedupWindow">,
   options: WebhookServicesOptions = {},
 ) =>
-  Layer.mergeAll(
-    WebhookSourcesLive,
-    DeadLetters.layer,
-    IntegrationRouting.layer,
-    EventAdmission.layer({ window: settings.webhookDedupWindow }),
-  ).pipe(
+  WebhookIngest.layer.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(
+        WebhookSourcesLive,
+        DeadLetters.layer,
+        IntegrationRouting.layer,
+        EventAdmission.layer({ window: settings.webhookDedupWindow }),
+      ),
+    ),
     Layer.provideMerge(Deduplication.layer({ window: settings.webhookDedupWindow })),
     Layer.provideMerge(
       Layer.mergeAll(

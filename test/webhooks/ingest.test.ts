@@ -196,6 +196,23 @@ describe.each(storeModes)("ingest route (%s stores)", (mode) => {
       }),
     )
 
+    it.effect("accepts other spellings of the path", () =>
+      Effect.gen(function* () {
+        const app = yield* WebhookApp
+        const key = yield* standardProvider()
+        const body = "{}"
+        const spellings = [`/webhooks/${key}/`, `/webhooks//${key}`, `//webhooks/${key}`]
+        for (const [index, path] of spellings.entries()) {
+          const headers = standardHeaders(SECRET, body, `msg_spelling_${index}`)
+          const response = yield* deliver(app, path, body, headers)
+          expect(response.status, path).toBe(200)
+          expect(JSON.parse(response.text), path).toEqual({ status: "accepted" })
+        }
+        const [counters] = yield* countersOf(app, key)
+        expect(counters!.accepted).toBe(spellings.length)
+      }),
+    )
+
     it.effect("routes other methods to the router", () =>
       Effect.gen(function* () {
         const app = yield* WebhookApp
