@@ -9,12 +9,17 @@ import { mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { cleanupAll, installCleanupHandlers, spawnChild, waitForHttp } from "./lib/children.ts"
-import type { BenchContext, BenchOptions, Server } from "./lib/context.ts"
+import {
+  alsoWaitForIdle,
+  type BenchContext,
+  type BenchOptions,
+  type Server,
+} from "./lib/context.ts"
 import { freePort, prepareEnvironment } from "./lib/environment.ts"
 import { evaluateGoals } from "./lib/goals.ts"
 import { describeMachine } from "./lib/proc.ts"
 import { writeResults } from "./lib/report.ts"
-import { generateServiceKeys, startService } from "./lib/service.ts"
+import { generateServiceKeys, startService, startWorker } from "./lib/service.ts"
 import { findWrk } from "./lib/wrk.ts"
 import { runAnalyticsScenario } from "./scenarios/analytics.ts"
 import { runCombinedScenario } from "./scenarios/combined.ts"
@@ -39,7 +44,9 @@ const USAGE = `Usage: bun run bench [-- options]
   --redis-url URL      Redis server (default redis://127.0.0.1:6379)
   --postgres-url URL   Postgres server and maintenance database; the run creates and
                        drops its own database there (default postgres://postgres@127.0.0.1:5432/test)
-  --role ROLE          the service's ROLE: all (default) or api, which runs no queue workers
+  --role ROLE          the service's ROLE: all (default); api, which runs no queue workers;
+                       or split: ROLE=api under load plus a second process with ROLE=worker
+                       (needs --clickhouse-process or --clickhouse-url)
   --clickhouse-url URL ClickHouse server for the service's analytics (default: embedded chDB)
   --clickhouse-process run chDB in a process of its own behind a ClickHouse HTTP front
                        and point the service at it, so the service's figures leave
@@ -81,8 +88,12 @@ const readOptions = (): BenchOptions => {
         `unknown scenario "${name}"; expected one of ${Object.keys(SCENARIOS).join(", ")}`,
       )
   }
-  if (values.role !== "all" && values.role !== "api") {
-    throw new Error(`--role must be all or api, got "${values.role}"`)
+  if (values.role !== "all" && values.role !== "api" && values.role !== "split") {
+    throw new Error(`--role must be all, api or split, got "${values.role}"`)
+  }
+  if (values.role === "split" && !values["clickhouse-process"] && values["clickhouse-url"] === "") {
+    // chDB opens one data directory per process, so two service processes need a server.
+    throw new Error("--role split needs --clickhouse-process or --clickhouse-url")
   }
   const redisDb = Number(values["redis-db"])
   if (!Number.isInteger(redisDb) || redisDb < 0)
@@ -191,22 +202,29 @@ const main = async () => {
   const clickhouseUrl = options.clickhouseUrl ?? clickhouse?.url
   const profileDir = options.profile ? join(workDir, "profile") : undefined
   const keys = generateServiceKeys()
+  const serviceOptions = async (logName: string, role: string) => ({
+    keys,
+    repoDir,
+    environment,
+    port: await freePort(),
+    allowedRedirectOrigin: provider.url,
+    logFile: join(workDir, logName),
+    profileDir,
+    extraEnv: {
+      ROLE: role,
+      ...(clickhouseUrl === undefined ? {} : { CLICKHOUSE_URL: clickhouseUrl }),
+    },
+  })
+  const split = options.role === "split"
   const launchService = async () =>
-    startService({
-      keys,
-      repoDir,
-      environment,
-      port: await freePort(),
-      allowedRedirectOrigin: provider.url,
-      logFile: join(workDir, "service.log"),
-      profileDir,
-      extraEnv: {
-        ROLE: options.role,
-        ...(clickhouseUrl === undefined ? {} : { CLICKHOUSE_URL: clickhouseUrl }),
-      },
-    })
+    startService(await serviceOptions("service.log", split ? "api" : options.role))
   const service = await launchService()
   log(`service ready on ${service.baseUrl} (logs in ${workDir})`)
+  const worker = split ? await startWorker(await serviceOptions("worker.log", "worker")) : undefined
+  if (worker !== undefined) {
+    alsoWaitForIdle(worker.pid)
+    log("worker process ready (ROLE=worker)")
+  }
 
   const wrk = options.noWrk ? undefined : findWrk()
   const context: BenchContext = {
@@ -218,6 +236,7 @@ const main = async () => {
     webhookFloor,
     callbackFloor,
     clickhouse,
+    worker,
     wrk,
     measurements: [],
     skipped: [],
@@ -271,7 +290,8 @@ const main = async () => {
         ? "; the same generator, closed loop, for saturation"
         : `; ${wrk} (1 thread, 32 connections) for webhook saturation`),
     serviceSetup:
-      `ROLE=${options.role}, Postgres and Redis servers, analytics in ` +
+      (split ? "ROLE=api under load plus a process with ROLE=worker" : `ROLE=${options.role}`) +
+      ", Postgres and Redis servers, analytics in " +
       (clickhouse !== undefined
         ? "chDB in a process of its own over the ClickHouse HTTP interface (bench/servers/clickhouseHttp.ts)"
         : options.clickhouseUrl === undefined

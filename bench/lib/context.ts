@@ -27,7 +27,7 @@ export interface BenchOptions {
   readonly clickhouseUrl: string | undefined
   /** Runs chDB in a process of its own (bench/servers/clickhouseHttp.ts) and points the service at it. */
   readonly clickhouseProcess: boolean
-  /** The service's ROLE; `api` runs no queue workers. */
+  /** The service's ROLE; `api` runs no queue workers; `split` adds a process with ROLE=worker. */
   readonly role: string
   readonly profile: boolean
   readonly keepDatabase: boolean
@@ -86,6 +86,8 @@ export interface BenchContext {
   readonly callbackFloor: Server
   /** chDB in its own process, when the run uses one. */
   readonly clickhouse: Server | undefined
+  /** The process with ROLE=worker, with `--role split`. */
+  readonly worker: Child | undefined
   readonly wrk: string | undefined
   readonly measurements: Array<Measurement>
   readonly skipped: Array<Skipped>
@@ -121,6 +123,7 @@ export const measure = async <T>(
     postgres: postgresPids,
     provider: context.provider.child.pid,
     ...(context.clickhouse === undefined ? {} : { clickhouse: context.clickhouse.child.pid }),
+    ...(context.worker === undefined ? {} : { worker: context.worker.pid }),
     ...extraProcesses,
   }).start()
   const result = await work()
@@ -152,18 +155,30 @@ export const waitForProviderQuiet = async (context: BenchContext, timeoutMillis 
   return (performance.now() - start) / 1000
 }
 
+/** Processes that `waitForIdle` waits for besides the one it is given. */
+const idleCompanions: Array<number> = []
+
+/** Makes every later `waitForIdle` wait for `pid` too, such as a separate worker process. */
+export const alsoWaitForIdle = (pid: number): void => {
+  idleCompanions.push(pid)
+}
+
 /**
- * Waits until the process uses less than `percent` of a core over a quarter
- * second, so the background work of one measurement (queue workers,
- * batches) does not spill into the next. Returns the seconds waited.
+ * Waits until the process, and each process given to `alsoWaitForIdle`,
+ * uses less than `percent` of a core over a quarter second, so the
+ * background work of one measurement (queue workers, batches) does not
+ * spill into the next. Returns the seconds waited.
  */
 export const waitForIdle = async (pid: number, percent = 10, timeoutMillis = 15_000) => {
   const start = performance.now()
+  const pids = [pid, ...idleCompanions]
   while (performance.now() - start < timeoutMillis) {
-    const before = cpuSeconds(pid) ?? 0
+    const before = pids.map((each) => cpuSeconds(each) ?? 0)
     await Bun.sleep(250)
-    const used = (cpuSeconds(pid) ?? 0) - before
-    if (used < (percent / 100) * 0.25) break
+    const busy = pids.some(
+      (each, index) => (cpuSeconds(each) ?? 0) - before[index]! >= (percent / 100) * 0.25,
+    )
+    if (!busy) break
   }
   return (performance.now() - start) / 1000
 }

@@ -27,7 +27,7 @@ export const generateServiceKeys = (): ServiceKeys => ({
   encryptionKeys: `k1:${randomBytes(32).toString("base64")}`,
 })
 
-export const startService = async (options: {
+interface ServiceOptions {
   readonly keys: ServiceKeys
   readonly repoDir: string
   readonly environment: Environment
@@ -37,14 +37,16 @@ export const startService = async (options: {
   /** Directory for a CPU profile (`bun --cpu-prof`), written when the service exits. */
   readonly profileDir?: string | undefined
   readonly extraEnv?: Record<string, string> | undefined
-}): Promise<Service> => {
+}
+
+const spawnService = (name: string, options: ServiceOptions) => {
   const { adminKey, encryptionKeys } = options.keys
   const profile =
     options.profileDir === undefined
       ? []
       : ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${options.profileDir}`]
-  const child = spawnChild({
-    name: "service",
+  return spawnChild({
+    name,
     cmd: ["bun", ...profile, join(options.repoDir, "src/main.ts")],
     cwd: options.repoDir,
     logFile: options.logFile,
@@ -65,9 +67,36 @@ export const startService = async (options: {
       ...options.extraEnv,
     },
   })
+}
+
+export const startService = async (options: ServiceOptions): Promise<Service> => {
+  const child = spawnService("service", options)
   const baseUrl = `http://127.0.0.1:${options.port}`
   await waitForHttp(`${baseUrl}/ready`, child, 90_000)
-  return { child, port: options.port, baseUrl, adminKey }
+  return { child, port: options.port, baseUrl, adminKey: options.keys.adminKey }
+}
+
+/**
+ * Starts a second process of the service with ROLE=worker, which serves no
+ * HTTP; it is ready once its log says that the webhook worker started.
+ */
+export const startWorker = async (options: ServiceOptions): Promise<Child> => {
+  const child = spawnService("worker", {
+    ...options,
+    extraEnv: { ...options.extraEnv, ROLE: "worker", LOG_LEVEL: "info" },
+  })
+  const deadline = performance.now() + 90_000
+  while (performance.now() < deadline) {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) {
+      throw new Error(`the worker process exited before it was ready; see ${options.logFile}`)
+    }
+    const log = await Bun.file(options.logFile)
+      .text()
+      .catch(() => "")
+    if (log.includes("webhook worker started")) return child
+    await Bun.sleep(200)
+  }
+  throw new Error(`the worker process did not start within 90 s; see ${options.logFile}`)
 }
 
 export class ApiError extends Error {

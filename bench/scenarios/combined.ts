@@ -93,6 +93,8 @@ export const runCombinedScenario = async (context: BenchContext) => {
 
   const clickhousePid = context.clickhouse?.child.pid
   if (clickhousePid !== undefined) resetPeakMemory(clickhousePid)
+  const workerPid = context.worker?.pid
+  if (workerPid !== undefined) resetPeakMemory(workerPid)
   const { cpu, peakRssMb, targetThreads } = await measure(context, context.service.child, () =>
     Promise.all([
       runOpenLoop({
@@ -173,13 +175,14 @@ export const runCombinedScenario = async (context: BenchContext) => {
     extra: {
       rssAtEndMb: memoryMb(context.service.child.pid)?.current,
       clickhousePeakRssMb: clickhousePid === undefined ? undefined : memoryMb(clickhousePid)?.peak,
+      workerPeakRssMb: workerPid === undefined ? undefined : memoryMb(workerPid)?.peak,
       flowsConnected: connected,
       callbackServiceTime: callbacks.latency.summary(FLOW_PROVIDER_LATENCY_MS),
       refreshServiceTime: refreshes.latency.summary(REFRESH_PROVIDER_LATENCY_MS),
     },
   })
   context.log(
-    `  peak RSS ${peakRssMb} MB${clickhousePid === undefined ? "" : ` (ClickHouse process ${memoryMb(clickhousePid)?.peak} MB)`}; webhook p99 ${webhookSummary.latency.p99} ms, ${connected} flows connected, ` +
+    `  peak RSS ${peakRssMb} MB${workerPid === undefined ? "" : `, worker process ${memoryMb(workerPid)?.peak} MB`}${clickhousePid === undefined ? "" : ` (ClickHouse process ${memoryMb(clickhousePid)?.peak} MB)`}; webhook p99 ${webhookSummary.latency.p99} ms, ${connected} flows connected, ` +
       `refresh p95 ${refreshSummary.latency.p95} ms, cpu ${cpu.percentOfCore.target}%`,
   )
 }
