@@ -78,7 +78,7 @@ export const startService = async (options: ServiceOptions): Promise<Service> =>
 
 /**
  * Starts a second process of the service with ROLE=worker, which serves no
- * HTTP; it is ready once its log says that the webhook worker started.
+ * HTTP; it is ready once its log reports that the webhook worker started.
  */
 export const startWorker = async (options: ServiceOptions): Promise<Child> => {
   const child = spawnService("worker", {
