@@ -5,10 +5,17 @@
  * scenario against the floors and the service in the same run, and writes
  * bench/results/<timestamp>.json, .md and .svg. See docs/benchmarks.md.
  */
-import { mkdirSync } from "node:fs"
+import { mkdirSync, readdirSync, rmdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
-import { cleanupAll, installCleanupHandlers, spawnChild, waitForHttp } from "./lib/children.ts"
+import {
+  cleanupAll,
+  installCleanupHandlers,
+  onCleanup,
+  spawnChild,
+  stopRequested,
+  waitForHttp,
+} from "./lib/children.ts"
 import {
   alsoWaitForIdle,
   type BenchContext,
@@ -150,6 +157,10 @@ const main = async () => {
   // Logs and generated scripts go to a *.tmp folder, which git ignores.
   const workDir = join(resultsDir, `${runId}.tmp`)
   mkdirSync(workDir, { recursive: true })
+  // A run refused before it started anything leaves no empty folder behind.
+  onCleanup(() => {
+    if (readdirSync(workDir).length === 0) rmdirSync(workDir)
+  })
   const machine = describeMachine()
   const t0 = performance.now()
   const log = (message: string) =>
@@ -253,6 +264,7 @@ const main = async () => {
   await measureIdle(context)
   for (const [name, scenario] of Object.entries(SCENARIOS)) {
     if (options.only.length > 0 && !options.only.includes(name)) continue
+    if (stopRequested() !== undefined) break
     const exited =
       context.service.child.process.exitCode ?? context.service.child.process.signalCode
     if (exited !== null) {
@@ -272,6 +284,8 @@ const main = async () => {
     }
   }
 
+  // Measurements taken while the children were being stopped are not a run.
+  if (stopRequested() !== undefined) return
   const exitCode = await context.service.child.stop(30_000)
   if (profileDir !== undefined) context.notes.push(`CPU profile of the service: ${profileDir}`)
   if (exitCode !== 0)

@@ -91,10 +91,20 @@ export const cleanupAll = (): Promise<void> => {
 }
 
 /** Installs the signal and exit handlers; call once at start. */
+let stopSignal: string | undefined
+
+/** The signal that asked the run to stop, if one did; the run then writes no record. */
+export const stopRequested = (): string | undefined => stopSignal
+
 export const installCleanupHandlers = (): void => {
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(signal, () => {
-      console.error(`\nreceived ${signal}; stopping the children and cleaning up`)
+      // A stop can arrive more than once; only the first one acts.
+      if (stopSignal !== undefined) return
+      stopSignal = signal
+      console.error(
+        `\nreceived ${signal}; stopping the children and cleaning up, no record is written`,
+      )
       void cleanupAll().finally(() => process.exit(130))
     })
   }

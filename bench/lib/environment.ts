@@ -58,15 +58,27 @@ export const prepareEnvironment = async (options: {
     await admin.close()
   })
 
-  const redisUrl = `${options.redisServerUrl.replace(/\/\d*$/, "")}/${options.redisDb}`
-  const redis = new IORedis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  const serverUrl = options.redisServerUrl.replace(/\/\d*$/, "")
+  const redisUrl = `${serverUrl}/${options.redisDb}`
+  const redis = new IORedis(serverUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
   await redis.connect()
+  // Selected explicitly: with the number in the URL, a failed SELECT would
+  // leave the connection on database 0, which this run would then flush.
+  try {
+    await redis.select(options.redisDb)
+  } catch (error) {
+    await redis.quit()
+    throw new Error(
+      `Redis database ${options.redisDb} cannot be selected (${error instanceof Error ? error.message : String(error)}); ` +
+        "choose an existing, empty one with --redis-db N.",
+    )
+  }
   const keys = await redis.dbsize()
   if (keys > 0) {
     await redis.quit()
     throw new Error(
-      `Redis database ${options.redisDb} holds ${keys} keys, so another user may own it; ` +
-        "choose an empty one with --redis-db N.",
+      `Redis database ${options.redisDb} holds ${keys} ${keys === 1 ? "key" : "keys"}, so another ` +
+        "user may own it; choose an empty one with --redis-db N.",
     )
   }
   onCleanup(async () => {

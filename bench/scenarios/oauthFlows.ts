@@ -203,7 +203,7 @@ const flowsAtRate = async (
   })
   context.log(
     `  ${target.kind.padEnd(7)} ${rate} flows/s: ${connected}/${result.launched} connected, callback p95 ` +
-      `${callbacks.latency.p95} ms, cpu ${cpu.percentOfCore.target}%`,
+      `${callbacks.latency.p95} ms (provider latency included), cpu ${cpu.percentOfCore.target}%`,
   )
 }
 
