@@ -120,6 +120,7 @@ const SCENARIO_TITLES: Record<string, string> = {
   "refresh.single_flight": "One expired integration, concurrent callers",
   "analytics.lag": "Analytics lag (webhook latency shown; lag in the goals table)",
   combined: "Combined load (webhook latency shown)",
+  "combined.light": "A fifth of the combined load (webhook latency shown)",
 }
 
 export const renderMarkdown = (record: RunRecord, chartFile: string | undefined): string => {

@@ -8,6 +8,11 @@
  * 5,000/s, webhooks are sent at 60 % of it instead. The figure is then the
  * memory of a load the service keeps up with, not of a backlog that grows
  * for the whole run.
+ *
+ * A first measurement sends a fifth of each rate (webhooks at most
+ * 1,000/s, 20 flows/s, 20 refreshes/s). That load stayed well inside the
+ * service's capacity on the development machine, so its peak RSS is that
+ * of a steady state there.
  */
 import { type BenchContext, measure, waitForIdle, waitForProviderQuiet } from "../lib/context.ts"
 import { RequestStats, runOpenLoop } from "../lib/drivers.ts"
@@ -35,9 +40,17 @@ const webhookRate = (context: BenchContext): number => {
 }
 const FLOW_RATE = 100
 const REFRESH_RATE = 100
+/** The share of each rate in the steady-state measurement. */
+const LIGHT_SHARE = 0.2
+
+interface CombinedRates {
+  readonly scenario: "combined" | "combined.light"
+  readonly webhooks: number
+  readonly flows: number
+  readonly refreshes: number
+}
 
 export const runCombinedScenario = async (context: BenchContext) => {
-  const seconds = context.options.quick ? 3 : 30
   const rate = webhookRate(context)
   const webhookProvider = `bench-${context.runId}-ghc`
   const flowProvider = `bench-${context.runId}-oauthc`
@@ -62,9 +75,36 @@ export const runCombinedScenario = async (context: BenchContext) => {
     "combined",
   )
   const refreshRequests = ids.map((id) => tokenRequest(context, id, true))
+  const providers = { webhookProvider, flowProvider }
+  // The lighter load first, so that its memory is not the heap the
+  // overload left behind.
+  await measureCombined(context, providers, refreshRequests, {
+    scenario: "combined.light",
+    webhooks: Math.round(rate * LIGHT_SHARE),
+    flows: FLOW_RATE * LIGHT_SHARE,
+    refreshes: REFRESH_RATE * LIGHT_SHARE,
+  })
+  await measureCombined(context, providers, refreshRequests, {
+    scenario: "combined",
+    webhooks: rate,
+    flows: FLOW_RATE,
+    refreshes: REFRESH_RATE,
+  })
+}
 
+const measureCombined = async (
+  context: BenchContext,
+  providers: { readonly webhookProvider: string; readonly flowProvider: string },
+  refreshRequests: ReadonlyArray<Uint8Array>,
+  rates: CombinedRates,
+) => {
+  const seconds = context.options.quick ? 3 : 30
+  const { webhookProvider, flowProvider } = providers
+  const rate = rates.webhooks
+  const tag = rates.scenario === "combined" ? "m" : "l"
   context.log(
-    `combined load for ${seconds} s: webhooks ${rate}/s, flows ${FLOW_RATE}/s, refreshes ${REFRESH_RATE}/s`,
+    `${rates.scenario === "combined" ? "combined" : "lighter combined"} load for ${seconds} s: ` +
+      `webhooks ${rate}/s, flows ${rates.flows}/s, refreshes ${rates.refreshes}/s`,
   )
   await waitForProviderQuiet(context)
   await waitForIdle(context.service.child.pid)
@@ -75,7 +115,7 @@ export const runCombinedScenario = async (context: BenchContext) => {
     path: `/webhooks/${webhookProvider}`,
     host: `127.0.0.1:${port}`,
     payloads: signedPayloads(WEBHOOK_SECRET, 256),
-    idPrefix: `${context.runId}-m`,
+    idPrefix: `${context.runId}-${tag}`,
     duplicateEvery: 0,
   })
   const flowTarget = serviceFlowTarget({
@@ -104,7 +144,7 @@ export const runCombinedScenario = async (context: BenchContext) => {
         send: (n, intendedAt) => webhooks.measure(pool, requestFor(n).bytes, intendedAt),
       }),
       runOpenLoop({
-        rate: FLOW_RATE,
+        rate: rates.flows,
         durationMillis,
         drainMillis: 60_000,
         send: async (n, intendedAt) => {
@@ -112,7 +152,7 @@ export const runCombinedScenario = async (context: BenchContext) => {
             flowTarget,
             pool,
             sessions,
-            `bench-${context.runId}-m-${n}`,
+            `bench-${context.runId}-${tag}-${n}`,
             intendedAt,
           )
           if (state === undefined) return
@@ -120,7 +160,7 @@ export const runCombinedScenario = async (context: BenchContext) => {
             flowTarget,
             pool,
             callbacks,
-            `code-m-${n}`,
+            `code-${tag}-${n}`,
             state,
             performance.now(),
           )
@@ -128,7 +168,7 @@ export const runCombinedScenario = async (context: BenchContext) => {
         },
       }),
       runOpenLoop({
-        rate: REFRESH_RATE,
+        rate: rates.refreshes,
         durationMillis,
         drainMillis: 30_000,
         send: (n, intendedAt) =>
@@ -143,9 +183,9 @@ export const runCombinedScenario = async (context: BenchContext) => {
   const requests =
     webhookSummary.ok + webhookSummary.errors + callbackSummary.ok + refreshSummary.ok
   context.measurements.push({
-    scenario: "combined",
+    scenario: rates.scenario,
     target: "service",
-    label: `webhooks ${rate}/s + flows ${FLOW_RATE}/s + refreshes ${REFRESH_RATE}/s`,
+    label: `webhooks ${rate}/s + flows ${rates.flows}/s + refreshes ${rates.refreshes}/s`,
     generator: "bun open loop",
     connections: 1_024,
     seconds,
