@@ -23,6 +23,7 @@ import {
   deliver,
   errorCode,
   eventually,
+  putTemplateProvider,
   randomKey,
   WebhookApp,
   type WebhookTestApp,
@@ -30,8 +31,6 @@ import {
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 const SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-const oauthFields = { client_id: "client-id", client_secret: "client-secret" }
-
 const standardProvider = (app: WebhookTestApp, destination?: string) =>
   Effect.gen(function* () {
     const key = randomKey("std")
@@ -88,7 +87,7 @@ describe.each(storeModes)("ingest under attack (%s stores)", (mode) => {
       Effect.gen(function* () {
         const app = yield* WebhookApp
         const key = randomKey("github")
-        yield* createProvider(app, key, { template: "github", ...oauthFields, webhook_secret: "s" })
+        yield* putTemplateProvider(app, key, "github", { webhook_secret: "s" })
         const body = '{"zen":"x"}'
         const signed = yield* Effect.promise(() => githubHeaders("s", body))
         const port = new URL(app.baseUrl).port
@@ -219,9 +218,7 @@ describe.each(storeModes)("ingest under attack (%s stores)", (mode) => {
         const destination = yield* startDestination
         const key = randomKey("github")
         const secret = "bytes-secret"
-        yield* createProvider(app, key, {
-          template: "github",
-          ...oauthFields,
+        yield* putTemplateProvider(app, key, "github", {
           webhook_secret: secret,
           destination_url: destination.url,
         })
@@ -257,11 +254,7 @@ describe.each(storeModes)("ingest under attack (%s stores)", (mode) => {
       Effect.gen(function* () {
         const app = yield* WebhookApp
         const key = randomKey("slack")
-        yield* createProvider(app, key, {
-          template: "slack",
-          ...oauthFields,
-          webhook_secret: SLACK_SECRET,
-        })
+        yield* putTemplateProvider(app, key, "slack", { webhook_secret: SLACK_SECRET })
         const nested = `{"a":${"[".repeat(200_000)}${"]".repeat(200_000)}}`
         const deep = yield* deliver(
           app,

@@ -23,11 +23,10 @@ import {
   deliver,
   errorCode,
   eventually,
+  putTemplateProvider,
   randomKey,
   WebhookApp,
 } from "./support/WebhookTestApp.ts"
-
-const oauthFields = { client_id: "client-id", client_secret: "client-secret" }
 
 const slackEvent = (eventId: string, team = "T1DC2JH3J") =>
   JSON.stringify({
@@ -47,11 +46,7 @@ describe.each(storeModes)("webhook field cases (%s stores)", (mode) => {
         const app = yield* WebhookApp
         const key = randomKey("github")
         const secret = "It's a Secret to Everybody"
-        yield* createProvider(app, key, {
-          template: "github",
-          ...oauthFields,
-          webhook_secret: secret,
-        })
+        yield* putTemplateProvider(app, key, "github", { webhook_secret: secret })
         const original = `${JSON.stringify({ action: "opened", installation: { id: 42 } }, null, 2)}\n`
         const headers = yield* Effect.promise(() => githubHeaders(secret, original, "issues"))
 
@@ -90,11 +85,7 @@ describe.each(storeModes)("webhook field cases (%s stores)", (mode) => {
 
         const slackKey = randomKey("slack")
         const slackSecret = "8f742231b10e8888abcd99yyyzzz85a5"
-        yield* createProvider(app, slackKey, {
-          template: "slack",
-          ...oauthFields,
-          webhook_secret: slackSecret,
-        })
+        yield* putTemplateProvider(app, slackKey, "slack", { webhook_secret: slackSecret })
         const event = slackEvent("EvW2")
         const stale = yield* deliver(
           app,
@@ -128,9 +119,7 @@ describe.each(storeModes)("webhook field cases (%s stores)", (mode) => {
         const destination = yield* startDestination
         const slackKey = randomKey("slack")
         const slackSecret = "8f742231b10e8888abcd99yyyzzz85a5"
-        yield* createProvider(app, slackKey, {
-          template: "slack",
-          ...oauthFields,
+        yield* putTemplateProvider(app, slackKey, "slack", {
           webhook_secret: slackSecret,
           destination_url: destination.url,
         })
@@ -167,9 +156,7 @@ describe.each(storeModes)("webhook field cases (%s stores)", (mode) => {
 
         const zoomKey = randomKey("zoom")
         const zoomSecret = "zoom-secret-token"
-        yield* createProvider(app, zoomKey, {
-          template: "zoom",
-          ...oauthFields,
+        yield* putTemplateProvider(app, zoomKey, "zoom", {
           webhook_secret: zoomSecret,
           destination_url: destination.url,
         })
@@ -207,9 +194,7 @@ describe.each(storeModes)("webhook field cases (%s stores)", (mode) => {
         const destination = yield* startDestination
         const key = randomKey("slack")
         const secret = "8f742231b10e8888abcd99yyyzzz85a5"
-        yield* createProvider(app, key, {
-          template: "slack",
-          ...oauthFields,
+        yield* putTemplateProvider(app, key, "slack", {
           webhook_secret: secret,
           destination_url: destination.url,
         })
@@ -252,11 +237,7 @@ describe.each(storeModes)("webhook field cases (%s stores)", (mode) => {
       Effect.gen(function* () {
         const app = yield* WebhookApp
         const key = randomKey("shopify")
-        yield* createProvider(app, key, {
-          template: "shopify",
-          ...oauthFields,
-          webhook_secret: "shop-secret",
-        })
+        yield* putTemplateProvider(app, key, "shopify", { webhook_secret: "shop-secret" })
         const body = '{"id":1}'
         const headers = shopifyHeaders("shop-secret", body, "wh-1")
         expect(headers["x-shopify-hmac-sha256"]).toBe(
@@ -284,9 +265,7 @@ describe.each(storeModes)("webhook field cases (%s stores)", (mode) => {
         const app = yield* WebhookApp
         const destination = yield* startDestination
         const key = randomKey("google")
-        yield* createProvider(app, key, {
-          template: "google",
-          ...oauthFields,
+        yield* putTemplateProvider(app, key, "google", {
           webhook: {},
           destination_url: destination.url,
         })

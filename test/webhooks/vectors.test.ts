@@ -11,6 +11,7 @@ import {
   createProvider,
   deliver,
   errorCode,
+  putTemplateProvider,
   randomKey,
   WebhookApp,
   type WebhookTestApp,
@@ -28,17 +29,13 @@ const withClock = <A, E, R>(app: WebhookTestApp, seconds: number, effect: Effect
     return effect
   }).pipe(Effect.ensuring(Effect.sync(() => app.clock.reset())))
 
-const oauthFields = { client_id: "client-id", client_secret: "client-secret" }
-
 describe.each(storeModes)("published vectors and rotation (%s stores)", (mode) => {
   layer(WebhookApp.layer(mode), { excludeTestServices: true, timeout: "60 seconds" })((it) => {
     it.effect("accepts the GitHub published vector", () =>
       Effect.gen(function* () {
         const app = yield* WebhookApp
         const key = randomKey("github")
-        yield* createProvider(app, key, {
-          template: "github",
-          ...oauthFields,
+        yield* putTemplateProvider(app, key, "github", {
           webhook_secret: "It's a Secret to Everybody",
         })
         const response = yield* deliver(app, `/webhooks/${key}`, "Hello, World!", {
@@ -56,11 +53,7 @@ describe.each(storeModes)("published vectors and rotation (%s stores)", (mode) =
       Effect.gen(function* () {
         const app = yield* WebhookApp
         const key = randomKey("slack")
-        yield* createProvider(app, key, {
-          template: "slack",
-          ...oauthFields,
-          webhook_secret: SLACK_SECRET,
-        })
+        yield* putTemplateProvider(app, key, "slack", { webhook_secret: SLACK_SECRET })
         const headers = {
           "content-type": "application/x-www-form-urlencoded",
           "x-slack-request-timestamp": String(SLACK_TIMESTAMP),
@@ -115,11 +108,7 @@ describe.each(storeModes)("published vectors and rotation (%s stores)", (mode) =
         const key = randomKey("github")
         const oldSecret = "old-github-secret"
         const newSecret = "new-github-secret"
-        yield* createProvider(app, key, {
-          template: "github",
-          ...oauthFields,
-          webhook_secret: oldSecret,
-        })
+        yield* putTemplateProvider(app, key, "github", { webhook_secret: oldSecret })
         const body = JSON.stringify({ zen: "Keep it logically awesome." })
         const sign = (secret: string) => Effect.promise(() => githubHeaders(secret, body, "ping"))
 
@@ -130,9 +119,7 @@ describe.each(storeModes)("published vectors and rotation (%s stores)", (mode) =
           401,
         )
 
-        yield* createProvider(app, key, {
-          template: "github",
-          ...oauthFields,
+        yield* putTemplateProvider(app, key, "github", {
           webhook_secret: newSecret,
           keep_previous_webhook_secret: true,
         })
@@ -143,11 +130,7 @@ describe.each(storeModes)("published vectors and rotation (%s stores)", (mode) =
           200,
         )
 
-        yield* createProvider(app, key, {
-          template: "github",
-          ...oauthFields,
-          webhook_secret_previous: null,
-        })
+        yield* putTemplateProvider(app, key, "github", { webhook_secret_previous: null })
         expect((yield* deliver(app, `/webhooks/${key}`, body, yield* sign(oldSecret))).status).toBe(
           401,
         )

@@ -85,6 +85,20 @@ export const createProvider = (app: TestApp, key: string, body: Record<string, u
     return result.body
   })
 
+/** Client credentials that the OAuth templates require; test values only. */
+const CLIENT_FIELDS = { client_id: "client-id", client_secret: "client-secret" }
+
+/**
+ * Creates or replaces provider `key` from `template`, with test client
+ * credentials and the given fields, and expects success.
+ */
+export const putTemplateProvider = (
+  app: TestApp,
+  key: string,
+  template: string,
+  fields: Record<string, unknown> = {},
+) => createProvider(app, key, { template, ...CLIENT_FIELDS, ...fields })
+
 /** Posts a delivery to the ingest route as a provider would. */
 export const deliver = (
   app: TestApp,
