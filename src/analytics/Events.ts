@@ -147,12 +147,6 @@ export const EVENT_KINDS: ReadonlyArray<EventKind> = [
 
 const AnalyticsEventJson = Schema.fromJsonString(AnalyticsEvent)
 
-/**
- * Decodes one stream payload. Fails with a `SchemaError` whose message names
- * the invalid field; the payload itself is never part of the message.
- */
-export const decodeEvent = Schema.decodeUnknownEffect(AnalyticsEventJson)
-
 /** Encodes an event as the stream payload, checking it against its schema. */
 export const encodeEvent = Schema.encodeSync(AnalyticsEventJson)
 
