@@ -5,10 +5,11 @@
  * it would against a ClickHouse server (`CLICKHOUSE_URL`), so its CPU and
  * memory figures leave out the engine, which is measured on its own.
  *
- * Supported: `GET /ping`; `GET /?query=`; `POST /` with the SQL in the body, or in the
- * `query` parameter with the insert data in the body; `param_<name>` query
- * parameters; `insert_deduplication_token` on inserts. Errors answer 500
- * with the engine's message, as a server does. Not a general server: no
+ * It serves `GET /ping` and queries in `GET /?query=`. `POST /` takes the
+ * SQL in the body, or the SQL in the `query` parameter and the insert data
+ * in the body. Query parameters come as `param_<name>`, and inserts accept
+ * `insert_deduplication_token`. An error returns status 500 with the
+ * engine's message, as a server does. It is not a general server: it has no
  * sessions, compression, authentication or other settings.
  *
  * Usage: PORT=<port> DATA_DIR=<dir> bun bench/servers/clickhouseHttp.ts

@@ -280,12 +280,10 @@ export const run = <E>(
         let added = 0
         for (const entry of entries) {
           const { events, invalid } = decodeEntry(entry.payload)
+          const packed = entry.payload.startsWith("[")
           for (const problem of invalid) {
-            const packed = entry.payload.startsWith("[")
-            yield* reportInvalid(
-              entry,
-              packed ? `event ${problem.index}: ${problem.message}` : problem.message,
-            )
+            const reason = packed ? `event ${problem.index}: ${problem.message}` : problem.message
+            yield* reportInvalid(entry, reason)
           }
           if (events.length === 0) {
             empty.push(entry.id)

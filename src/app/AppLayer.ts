@@ -91,8 +91,8 @@ const makeHttpServer = (settings: AppSettings) =>
           BunHttpServer.layer({
             port: settings.port,
             hostname: settings.host,
-            // Bun matches the webhook routes before the Effect router sees
-            // the request; see src/webhooks/IngestRoute.ts.
+            // Bun matches the webhook routes before the Effect router
+            // receives the request; see src/webhooks/IngestRoute.ts.
             routes,
             // Bun's own cap rejects absurd bodies before any handler runs; the
             // routes enforce their tighter limits themselves.

@@ -40,7 +40,8 @@ const uuidFrom = (key: string): string => {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 
-const stamped = (
+/** Builds the service on `record`, which receives each event once it has its kind and id. */
+const webhookRecorder = (
   record: (event: AnalyticsEvent) => void,
   flush: Effect.Effect<void>,
 ): WebhookAnalyticsShape => ({
@@ -56,14 +57,16 @@ export class WebhookAnalytics extends Context.Service<WebhookAnalytics, WebhookA
   /** Records into the shared analytics buffer, which the ClickHouse batch writer drains. */
   static readonly layer = Layer.effect(
     WebhookAnalytics,
-    AnalyticsEvents.useSync((events) => stamped(events.record, events.flush)),
+    AnalyticsEvents.useSync((events) => webhookRecorder(events.record, events.flush)),
   ).pipe(Layer.provide(AnalyticsEvents.layer))
 
   /** Sends the batches to `sink`, from a buffer of its own. */
   static readonly layerWith = (sink: AnalyticsSink, options: EventBufferOptions = {}) =>
     Layer.effect(
       WebhookAnalytics,
-      Effect.map(makeEventBuffer(sink, options), (buffer) => stamped(buffer.record, buffer.flush)),
+      Effect.map(makeEventBuffer(sink, options), (buffer) =>
+        webhookRecorder(buffer.record, buffer.flush),
+      ),
     )
 
   /** Writes each event to the debug log, for runs without an analytics sink. */

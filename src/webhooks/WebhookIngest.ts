@@ -173,7 +173,8 @@ const ingestFrom = (
 export interface WebhookIngestShape {
   /**
    * Ingests one request addressed to `provider` (and `endpointId`), as the
-   * route parsed them from the path. Never fails: every outcome is a reply.
+   * route parsed them from the path. The error channel is empty, so every
+   * outcome, a rejection included, is a reply.
    */
   readonly ingest: (
     request: Request,

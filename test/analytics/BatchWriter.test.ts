@@ -256,8 +256,8 @@ layer(ClickHouseTest, { timeout: "60 seconds", excludeTestServices: true })(
         )
         yield* waitUntil(() => failedAttempts >= 3)
         // maxRows 100 is one entry's worth of events, so the writer read one
-        // entry at a time until the batch was full; no read follows while it
-        // is failing.
+        // entry at a time until the batch was full. No read follows while the
+        // insert is failing.
         expect(stream.nonEmptyReads).toBe(100)
         expect(stream.pendingCount).toBe(100)
         expect(stream.acked.size).toBe(0)
